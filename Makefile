@@ -1,0 +1,29 @@
+# Two entry points (see README): `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(VENV)/bin/pip
+
+.PHONY: demo test lint bench
+
+$(VENV)/bin/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip
+
+# The bot extra alone: covers without torch.
+$(VENV)/.bot: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e '.[bot]'
+	touch $@
+
+$(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
+	$(PIP) install -q -e '.[dev]'
+	touch $@ $(VENV)/.bot
+
+demo: $(VENV)/.bot
+	$(VENV)/bin/albumgan demo --out out/
+
+test: $(VENV)/.dev
+	$(PY) -m pytest -q
+
+lint: $(VENV)/.dev
+	$(VENV)/bin/ruff check bot training export tests benchmarks

@@ -1,0 +1,55 @@
+"""What the cover service hands to every frontend (Discord, Slack, local CLI).
+
+Frontends are thin: they turn a chat command into a service call and a `CoverResult`
+into their platform's message. Nothing here knows about a platform.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+class UserError(Exception):
+    """Bad input from a person (wrong link kind, unknown id, ...): shown to them as is."""
+
+
+class ServiceUnavailable(Exception):
+    """An upstream (Spotify, feature provider, model) is down: a friendly message, no blame."""
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked, where: enough for cooldowns, fair queueing and history on any platform."""
+
+    platform: str  # "discord", "slack", "cli"
+    user_id: str
+    channel_id: str = ""
+    guild_id: str = ""  # Discord guild or Slack team
+
+
+@dataclass(frozen=True)
+class FeatureReport:
+    """The features that conditioned a cover: raw values by name (None = missing),
+    where each came from, and how missing ones were filled."""
+
+    values: dict[str, float | None]
+    sources: dict[str, str] = field(default_factory=dict)
+    missing_note: str = ""  # e.g. "popularity unknown: left to the model (masked)"
+    tracks_used: int = 1  # albums: how many tracks had features
+    tracks_total: int = 1
+
+
+@dataclass(frozen=True)
+class CoverResult:
+    generation_id: int
+    kind: str  # "cover", "album", "random"
+    title: str  # track or album name, or "Random cover"
+    subtitle: str  # artists, or the seed line
+    image_png: bytes  # the cover, upscaled for display
+    card_png: bytes | None  # bar chart of the features (None for random)
+    seed: int
+    model_name: str
+    model_version: str
+    features: FeatureReport | None = None
+    source_url: str = ""
+    elapsed_s: float = 0.0

@@ -1,0 +1,141 @@
+"""The audio-feature label schema: one truth shared by training, export and the bot.
+
+Torch-free on purpose: the bot imports it to turn a track's raw features into the
+generator's condition vector, using the schema embedded in the ONNX model's metadata.
+
+Normalisation: each raw value is clipped to ``[low, high]`` and mapped linearly onto
+``[-1, 1]``. Missing values (Spotify dropped ``popularity`` for many apps, providers
+omit unknown tracks) are handled with a presence mask: the value slot holds 0 and the
+mask holds 0, so the generator sees "unknown" rather than a made-up number.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Mapping, Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+SCHEMA_VERSION = 1
+NORMALISATION = "linear_clip_to_minus1_1"
+MISSING_RULE = "presence_mask"
+
+
+class SchemaError(ValueError):
+    """A label schema that this code cannot use."""
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    name: str
+    low: float
+    high: float
+    unit: str = ""
+    description: str = ""
+
+    def normalise(self, raw: float) -> float:
+        clipped = min(max(raw, self.low), self.high)
+        return 2.0 * (clipped - self.low) / (self.high - self.low) - 1.0
+
+    def denormalise(self, value: float) -> float:
+        return self.low + (value + 1.0) * 0.5 * (self.high - self.low)
+
+
+AUDIO_FEATURES: tuple[FeatureSpec, ...] = (
+    FeatureSpec("popularity", 0, 100, "", "How much the track is played lately (Spotify, 0-100)."),
+    FeatureSpec("danceability", 0, 1, "", "Suitability for dancing: tempo, rhythm stability, beat."),
+    FeatureSpec("acousticness", 0, 1, "", "Confidence that the track is acoustic."),
+    FeatureSpec("energy", 0, 1, "", "Perceived intensity and activity."),
+    FeatureSpec("instrumentalness", 0, 1, "", "Likelihood that the track has no vocals."),
+    FeatureSpec("liveness", 0, 1, "", "Likelihood that the track was performed live."),
+    FeatureSpec("loudness", -60, 0, "dB", "Overall loudness in decibels."),
+    FeatureSpec("speechiness", 0, 1, "", "Presence of spoken words."),
+    FeatureSpec("tempo", 40, 220, "BPM", "Estimated tempo in beats per minute."),
+    FeatureSpec("valence", 0, 1, "", "Musical positiveness: happy, cheerful, euphoric."),
+)
+
+
+@dataclass(frozen=True)
+class LabelSchema:
+    features: tuple[FeatureSpec, ...] = AUDIO_FEATURES
+    version: int = SCHEMA_VERSION
+    normalisation: str = NORMALISATION
+    missing: str = MISSING_RULE
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(f.name for f in self.features)
+
+    def __len__(self) -> int:
+        return len(self.features)
+
+    def encode(self, raw: Mapping[str, float | None]) -> tuple[np.ndarray, np.ndarray]:
+        """Raw feature values by name -> (normalised values, presence mask), float32.
+
+        Names not in the schema are ignored; absent, None and NaN values count as missing.
+        """
+        values = np.zeros(len(self), dtype=np.float32)
+        mask = np.zeros(len(self), dtype=np.float32)
+        for i, spec in enumerate(self.features):
+            value = raw.get(spec.name)
+            if value is None or (isinstance(value, float) and math.isnan(value)):
+                continue
+            values[i] = spec.normalise(float(value))
+            mask[i] = 1.0
+        return values, mask
+
+    def encode_rows(self, rows: Sequence[Mapping[str, float | None]]) -> tuple[np.ndarray, np.ndarray]:
+        if not rows:
+            return np.zeros((0, len(self)), np.float32), np.zeros((0, len(self)), np.float32)
+        values, masks = zip(*(self.encode(r) for r in rows), strict=True)
+        return np.stack(values), np.stack(masks)
+
+    def decode(self, values: Sequence[float], mask: Sequence[float] | None = None) -> dict[str, float | None]:
+        """Normalised values (and mask) -> raw values by name, None where missing."""
+        out: dict[str, float | None] = {}
+        for i, spec in enumerate(self.features):
+            present = mask is None or mask[i] > 0.5
+            out[spec.name] = spec.denormalise(float(values[i])) if present else None
+        return out
+
+    def to_dict(self) -> dict:
+        return {
+            "schema_version": self.version,
+            "normalisation": self.normalisation,
+            "missing": self.missing,
+            "features": [asdict(f) for f in self.features],
+        }
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), sort_keys=True)
+
+    @classmethod
+    def from_dict(cls, data: Mapping) -> LabelSchema:
+        try:
+            version = int(data["schema_version"])
+            normalisation = data["normalisation"]
+            missing = data["missing"]
+            features = tuple(FeatureSpec(**f) for f in data["features"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SchemaError(f"malformed label schema: {exc!r}") from exc
+        if version != SCHEMA_VERSION:
+            raise SchemaError(f"label schema version {version} is not supported (this code reads {SCHEMA_VERSION})")
+        if normalisation != NORMALISATION or missing != MISSING_RULE:
+            raise SchemaError(f"unsupported label schema rules: {normalisation!r}, {missing!r}")
+        for f in features:
+            if not f.high > f.low:
+                raise SchemaError(f"feature {f.name!r} has an empty range [{f.low}, {f.high}]")
+        return cls(features=features, version=version, normalisation=normalisation, missing=missing)
+
+    @classmethod
+    def from_json(cls, text: str) -> LabelSchema:
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise SchemaError(f"label schema is not valid JSON: {exc}") from exc
+        return cls.from_dict(data)
+
+
+DEFAULT_SCHEMA = LabelSchema()
