@@ -1,0 +1,192 @@
+"""Checkpoints: atomic writes, safe loads, and the generator loader that export uses.
+
+A checkpoint is a plain dict saved with `torch.save` and loaded with `weights_only=True`
+(loading never runs code): state_dicts plus the constructor kwargs of each network, never
+pickled classes. Layout (FORMAT version 1):
+
+    format, version         "albumgan-checkpoint", 1
+    kind                    "unconditional" | "acgan"
+    step                    generator updates done
+    generator, critic,      {"kwargs": constructor kwargs, "state": state_dict}
+    generator_ema
+    meta                    latent_prior, label_schema (dict or None), dataset (content_hash,
+                            count, provenance), config (resolved training config), created
+    training                optimiser/scaler states, RNG states, data order, images seen;
+                            only what `--resume` needs (absent in exported-only files)
+
+In a run directory checkpoints are `checkpoints/ckpt-000400.pt` with a `checkpoints/latest`
+file naming the newest one; both are replaced atomically, so a crash mid-write leaves the
+previous checkpoint and pointer intact.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from training.labels import LabelSchema, SchemaError
+from training.networks import Generator
+
+log = logging.getLogger(__name__)
+
+FORMAT = "albumgan-checkpoint"
+VERSION = 1
+KINDS = ("unconditional", "acgan")
+LATEST = "latest"
+_NAME = re.compile(r"^ckpt-(\d{6,})\.pt$")
+
+
+class CheckpointError(RuntimeError):
+    """A checkpoint that is missing, truncated or not ours."""
+
+
+@dataclass
+class GeneratorMeta:
+    kind: str
+    step: int
+    resolution: int
+    z_dim: int
+    width: int
+    c_dim: int
+    latent_prior: str
+    label_schema: LabelSchema | None
+    dataset: dict = field(default_factory=dict)
+    config: dict = field(default_factory=dict)
+    created: str = ""
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _atomic_write(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+        _fsync_dir(path.parent)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
+    """Write `payload` to `path` atomically (temp file in the same dir, fsync, os.replace)."""
+    path = Path(path)
+    _atomic_write(path, lambda f: torch.save(payload, f))
+    return path
+
+
+def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} does not exist")
+    try:
+        payload = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as exc:  # torch raises many types for truncated or foreign files
+        raise CheckpointError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(payload, dict) or payload.get("format") != FORMAT:
+        raise CheckpointError(f"{path} is not an albumgan checkpoint")
+    if payload.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {payload.get('version')!r} is not supported")
+    if payload.get("kind") not in KINDS:
+        raise CheckpointError(f"{path}: unknown model kind {payload.get('kind')!r}")
+    return payload
+
+
+def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[Generator, GeneratorMeta]:
+    """The generator (EMA weights by default) in eval mode on CPU, plus its metadata."""
+    payload = load_checkpoint(path)
+    which = "generator_ema" if ema else "generator"
+    if which not in payload:
+        raise CheckpointError(f"{path} has no {which} weights")
+    kwargs = dict(payload[which]["kwargs"])
+    try:
+        generator = Generator(**kwargs)
+        generator.load_state_dict(payload[which]["state"])
+    except (TypeError, ValueError, RuntimeError) as exc:
+        raise CheckpointError(f"{path}: generator weights do not match their kwargs: {exc}") from exc
+    generator.eval().requires_grad_(False)
+    meta_in = payload.get("meta", {})
+    try:
+        schema_dict = meta_in.get("label_schema")
+        schema = LabelSchema.from_dict(schema_dict) if schema_dict else None
+    except SchemaError as exc:
+        raise CheckpointError(f"{path}: {exc}") from exc
+    meta = GeneratorMeta(
+        kind=payload["kind"],
+        step=int(payload.get("step", 0)),
+        resolution=generator.resolution,
+        z_dim=generator.z_dim,
+        width=generator.width,
+        c_dim=generator.c_dim,
+        latent_prior=meta_in.get("latent_prior", "normal"),
+        label_schema=schema,
+        dataset=dict(meta_in.get("dataset", {})),
+        config=dict(meta_in.get("config", {})),
+        created=meta_in.get("created", ""),
+    )
+    return generator, meta
+
+
+# Run-directory helpers.
+
+
+def checkpoint_name(step: int) -> str:
+    return f"ckpt-{step:06d}.pt"
+
+
+def write_latest(directory: Path, name: str) -> None:
+    _atomic_write(Path(directory) / LATEST, lambda f: f.write(name.encode() + b"\n"))
+
+
+def list_checkpoints(directory: Path) -> list[Path]:
+    """Checkpoint files in `directory`, oldest step first (temp files are ignored)."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        return []
+    found = [(int(m.group(1)), p) for p in directory.iterdir() if (m := _NAME.match(p.name))]
+    return [p for _, p in sorted(found)]
+
+
+def latest_checkpoint(directory: Path) -> Path | None:
+    """The file `latest` names, else the newest checkpoint file that loads."""
+    directory = Path(directory)
+    pointer = directory / LATEST
+    if pointer.is_file():
+        candidate = directory / pointer.read_text().strip()
+        if _NAME.match(candidate.name) and candidate.is_file():
+            return candidate
+        log.warning("%s names a missing checkpoint; searching %s", pointer, directory)
+    for path in reversed(list_checkpoints(directory)):
+        try:
+            load_checkpoint(path)
+        except CheckpointError as exc:
+            log.warning("skipping %s", exc)
+            continue
+        return path
+    return None
+
+
+def prune_checkpoints(directory: Path, keep: int) -> None:
+    """Delete all but the newest `keep` checkpoints (never the one `latest` names)."""
+    if keep <= 0:
+        return
+    newest = latest_checkpoint(directory)
+    for path in list_checkpoints(directory)[:-keep]:
+        if path != newest:
+            path.unlink(missing_ok=True)
