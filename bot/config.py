@@ -1,0 +1,224 @@
+"""bot.toml -> typed, validated settings; secrets come from the environment only.
+
+Every key has a default, so an empty file is a working local setup. Unknown keys and
+wrong types are rejected with one line naming the key, because a misspelt key that is
+silently ignored is the worst kind of config bug. Relative paths are relative to the
+config file's folder, so the bot behaves the same from any working directory.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+DEFAULT_CONFIG_NAME = "bot.toml"
+
+
+class ConfigError(ValueError):
+    """A config file that cannot be used; the message is one line naming the key."""
+
+
+@dataclass(frozen=True)
+class ModelsConfig:
+    unconditional: str = "models/unconditional-64.onnx"
+    acgan: str = "models/acgan-64.onnx"
+    display_size: int = 512  # covers are upscaled to this for chat
+    variation_strength: float = 0.3  # how far "Variations" moves the latent (0..1)
+
+
+@dataclass(frozen=True)
+class FeaturesConfig:
+    # Provider order: the first that has a feature wins. "local" = the local_path table.
+    providers: list[str] = field(default_factory=lambda: ["local", "spotify", "reccobeats"])
+    cache_ttl_s: float = 7 * 24 * 3600.0
+    local_path: str = "models/demo-tracks.csv"
+    reccobeats_base: str = "https://api.reccobeats.com"
+    timeout_s: float = 10.0
+
+
+@dataclass(frozen=True)
+class SpotifyConfig:
+    api_base: str = "https://api.spotify.com/v1/"
+    token_url: str = "https://accounts.spotify.com/api/token"
+    max_retry_after_s: float = 30.0
+    timeout_s: float = 10.0
+    short_link_base: str = ""  # "" follows real short-link hosts; tests point it at a fake
+    short_link_timeout_s: float = 5.0
+
+
+@dataclass(frozen=True)
+class LimitsConfig:
+    queue_size: int = 64  # requests waiting or running, all users together
+    per_user_queued: int = 3  # requests one user may have waiting or running
+    cooldown_s: float = 3.0  # minimum time between one user's requests
+    workers: int = 8  # requests served at once (the model batches their images)
+    max_batch: int = 16
+    max_album_tracks: int = 200
+
+
+@dataclass(frozen=True)
+class DatabaseConfig:
+    path: str = "var/albumgan.sqlite3"
+
+
+@dataclass(frozen=True)
+class DiscordCommands:
+    cover: str = "cover"
+    album: str = "album"
+    random: str = "random"
+    about: str = "about"
+
+
+@dataclass(frozen=True)
+class DiscordConfig:
+    guild_ids: list[int] = field(default_factory=list)  # fast command sync for these guilds
+    sharded: bool = False
+    commands: DiscordCommands = field(default_factory=DiscordCommands)
+
+
+@dataclass(frozen=True)
+class SlackConfig:
+    enabled: bool = False
+
+
+@dataclass(frozen=True)
+class BotConfig:
+    models: ModelsConfig = field(default_factory=ModelsConfig)
+    features: FeaturesConfig = field(default_factory=FeaturesConfig)
+    spotify: SpotifyConfig = field(default_factory=SpotifyConfig)
+    limits: LimitsConfig = field(default_factory=LimitsConfig)
+    database: DatabaseConfig = field(default_factory=DatabaseConfig)
+    discord: DiscordConfig = field(default_factory=DiscordConfig)
+    slack: SlackConfig = field(default_factory=SlackConfig)
+    base_dir: str = "."  # folder that relative paths are relative to (not a TOML key)
+
+    def path(self, value: str) -> Path:
+        """A configured path, resolved against the config file's folder."""
+        p = Path(value).expanduser()
+        return p if p.is_absolute() else Path(self.base_dir) / p
+
+
+@dataclass(frozen=True)
+class Secrets:
+    """Tokens from the environment. repr=False keeps them out of logs and tracebacks."""
+
+    discord_token: str = field(default="", repr=False)
+    spotify_client_id: str = field(default="", repr=False)
+    spotify_client_secret: str = field(default="", repr=False)
+    slack_bot_token: str = field(default="", repr=False)
+    slack_app_token: str = field(default="", repr=False)
+    slack_signing_secret: str = field(default="", repr=False)
+
+    @property
+    def has_spotify(self) -> bool:
+        return bool(self.spotify_client_id and self.spotify_client_secret)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Secrets:
+        env = os.environ if environ is None else environ
+        return cls(
+            discord_token=env.get("DISCORD_TOKEN", ""),
+            spotify_client_id=env.get("SPOTIPY_CLIENT_ID") or env.get("SPOTIFY_CLIENT_ID", ""),
+            spotify_client_secret=(env.get("SPOTIPY_CLIENT_SECRET")
+                                   or env.get("SPOTIFY_CLIENT_SECRET", "")),
+            slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
+            slack_app_token=env.get("SLACK_APP_TOKEN", ""),
+            slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
+        )
+
+
+def load_config(path: str | os.PathLike | None = None) -> BotConfig:
+    """Read `path` (default ./bot.toml; a missing default file means all defaults)."""
+    explicit = path is not None
+    file = Path(path if explicit else DEFAULT_CONFIG_NAME)
+    if not file.exists():
+        if explicit:
+            raise ConfigError(f"{file}: config file not found")
+        return BotConfig(base_dir=str(Path.cwd()))
+    try:
+        data = tomllib.loads(file.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: not valid TOML: {exc}") from exc
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from exc
+    config = config_from_dict(data, where=str(file))
+    return dataclasses.replace(config, base_dir=str(file.resolve().parent))
+
+
+def config_from_dict(data: Mapping, *, where: str = "config") -> BotConfig:
+    config = _build(BotConfig, data, where, "")
+    _check_values(config, where)
+    return config
+
+
+def _build(cls: type, data: Mapping, where: str, section: str):
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls) if f.name != "base_dir"}
+    unknown = sorted(set(data) - names)
+    if unknown:
+        label = f"[{section}]" if section else "top level"
+        raise ConfigError(
+            f"{where}: unknown key {unknown[0]!r} in {label} (known: {', '.join(sorted(names))})"
+        )
+    kwargs = {}
+    for name in names & set(data):
+        key = f"{section}.{name}" if section else name
+        kwargs[name] = _coerce(hints[name], data[name], where, key)
+    return cls(**kwargs)
+
+
+def _coerce(hint, value, where: str, key: str):
+    if dataclasses.is_dataclass(hint):
+        if not isinstance(value, Mapping):
+            raise ConfigError(f"{where}: [{key}] must be a table, got {_describe(value)}")
+        return _build(hint, value, where, key)
+    origin = typing.get_origin(hint)
+    if origin is list:
+        (item_type,) = typing.get_args(hint)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: {key} must be a list, got {_describe(value)}")
+        return [_coerce(item_type, v, where, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin in (typing.Union, types.UnionType):
+        raise TypeError(f"unsupported config type for {key}: {hint}")
+    ok = {
+        bool: isinstance(value, bool),
+        int: isinstance(value, int) and not isinstance(value, bool),
+        float: isinstance(value, int | float) and not isinstance(value, bool),
+        str: isinstance(value, str),
+    }[hint]
+    if not ok:
+        raise ConfigError(f"{where}: {key} must be {_TYPE_WORDS[hint]}, got {_describe(value)}")
+    return float(value) if hint is float else value
+
+
+_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
+
+
+def _describe(value) -> str:
+    text = repr(value)
+    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
+
+
+def _check_values(config: BotConfig, where: str) -> None:
+    checks = [
+        (config.limits.queue_size >= 1, "limits.queue_size must be at least 1"),
+        (config.limits.per_user_queued >= 1, "limits.per_user_queued must be at least 1"),
+        (config.limits.cooldown_s >= 0, "limits.cooldown_s must not be negative"),
+        (config.limits.workers >= 1, "limits.workers must be at least 1"),
+        (config.limits.max_batch >= 1, "limits.max_batch must be at least 1"),
+        (config.limits.max_album_tracks >= 1, "limits.max_album_tracks must be at least 1"),
+        (config.features.cache_ttl_s >= 0, "features.cache_ttl_s must not be negative"),
+        (0 < config.models.variation_strength < 1,
+         "models.variation_strength must be between 0 and 1"),
+        (64 <= config.models.display_size <= 2048,
+         "models.display_size must be from 64 to 2048"),
+    ]
+    for ok, message in checks:
+        if not ok:
+            raise ConfigError(f"{where}: {message}")
