@@ -37,6 +37,7 @@ class StubService:
         self.fail_with: BaseException | None = None
         self.queue_position = 0  # > 0: call on_queued(position) before answering
         self.gate: asyncio.Event | None = None  # set: calls wait for it (in-flight work)
+        self.entered = asyncio.Event()  # a call has reached the service
         self.started = self.closed = False
         self._next_id = 100
 
@@ -51,6 +52,7 @@ class StubService:
 
     async def _make(self, kind: str, arg: Any, who: Requester, seed: int | None, on_queued) -> CoverResult:
         self.calls.append((kind, arg, who))
+        self.entered.set()
         if self.queue_position and on_queued is not None:
             await on_queued(self.queue_position)
         if self.gate is not None:

@@ -116,6 +116,7 @@ class InteractionLog:
     def __init__(self, payload: dict[str, Any]) -> None:
         self.payload = payload
         self.dispatched_at = 0.0
+        self.shard_id = 0
         self.responses: list[Response] = []
         self._changed = asyncio.Condition()
 
@@ -436,9 +437,10 @@ class FakeDiscord:
         """Dispatch INTERACTION_CREATE on the shard Discord would route it to."""
         interaction = InteractionLog(payload)
         self.interactions[payload["token"]] = interaction
-        shard_id = (int(payload["guild_id"]) >> 22) % max(len(self.sessions), 1)
+        shard_count = next(iter(self.sessions.values())).shard[1] if self.sessions else 1
+        interaction.shard_id = (int(payload["guild_id"]) >> 22) % shard_count
         interaction.dispatched_at = time.perf_counter()
-        await self.dispatch("INTERACTION_CREATE", payload, shard_id=shard_id)
+        await self.dispatch("INTERACTION_CREATE", payload, shard_id=interaction.shard_id)
         return interaction
 
     # --- REST ------------------------------------------------------------------------------

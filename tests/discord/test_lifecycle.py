@@ -1,0 +1,56 @@
+"""Shutdown, sharding and command sync: the bot's life around the commands."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot.config import DiscordCommands
+from tests.discord.conftest import StubService
+
+
+async def test_drain_finishes_in_flight_covers_and_refuses_new_ones(fake_discord, start_bot):
+    service = StubService()
+    service.gate = asyncio.Event()
+    bot = await start_bot(service)
+    in_flight = await fake_discord.send_interaction(fake_discord.slash_command("random"))
+    await service.entered.wait()
+
+    draining = asyncio.create_task(bot.drain(timeout=20))
+    late = await fake_discord.send_interaction(fake_discord.slash_command("random"))
+    refused = await late.wait_final()
+    assert refused.ephemeral and "restarting" in refused.content
+    assert not draining.done() and not service.closed
+
+    service.gate.set()
+    await draining
+    finished = in_flight.final
+    assert finished is not None and finished.file("cover.png")
+    assert service.closed and len(service.calls) == 1
+
+
+async def test_sharded_bot_identifies_every_shard_and_serves_each(fake_discord, start_bot):
+    fake_discord.shards = 2
+    service = StubService()
+    await start_bot(service, sharded=True, shards=2)
+    assert sorted(tuple(i["shard"]) for i in fake_discord.identifies) == [(0, 2), (1, 2)]
+    assert ("GET", "/gateway/bot") in fake_discord.rest_calls
+    shards_used = set()
+    for guild_id in (14 << 22, 15 << 22):  # Discord routes by (guild_id >> 22) % shards
+        fake_discord.guild_id = str(guild_id)
+        log = await fake_discord.send_interaction(fake_discord.slash_command("random"))
+        assert (await log.wait_final()).file("cover.png")
+        shards_used.add(log.shard_id)
+    assert shards_used == {0, 1}
+    assert {call[2].guild_id for call in service.calls} == {str(14 << 22), str(15 << 22)}
+
+
+async def test_commands_sync_to_configured_guilds_under_configured_names(fake_discord, start_bot):
+    service = StubService()
+    names = DiscordCommands(cover="albumcover", random="randomcover")
+    await start_bot(service, guild_ids=[111, 222], commands=names)
+    assert set(fake_discord.commands) == {"111", "222"}
+    synced = {c["name"] for c in fake_discord.commands["222"]}
+    assert synced == {"albumcover", "album", "randomcover", "about"}
+    log = await fake_discord.send_interaction(fake_discord.slash_command("randomcover"))
+    assert (await log.wait_final()).file("cover.png")
+    assert service.calls[0][0] == "random"
