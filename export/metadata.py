@@ -1,0 +1,96 @@
+"""The writing side of a model's self-description (ONNX metadata_props).
+
+Key names and the format version live in `bot.engine`, the one reader; every property
+set built here is parsed back with `bot.engine.parse_metadata` before it is written, so
+an export can never produce a file the bot refuses. See docs/MODELS.md for the keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, datetime
+
+import torch
+
+from bot import engine as keys
+from training.checkpoint import GeneratorMeta
+
+# Extra keys (the reader ignores what it does not know; they are for people and tools).
+KEY_PRECISION = keys.PREFIX + "precision"
+KEY_ARCHITECTURE = keys.PREFIX + "architecture"
+KEY_EXPORTED = keys.PREFIX + "exported"
+KEY_CONFIG = keys.PREFIX + "training_config"
+
+WEAK_LABEL_NOTE = (
+    "Conditioning labels are weak: per-track audio features describe the music, not the "
+    "artwork, and come from third-party feature providers; a missing value is masked "
+    "(mask 0), never guessed. Expect a loose, statistical link between features and covers."
+)
+
+
+def weights_sha256(generator: torch.nn.Module) -> str:
+    """sha256 over the generator's state_dict: for each tensor in name order, the name,
+    dtype, shape and raw little-endian bytes. Identifies the weights independently of the
+    ONNX serialisation, so fp32 and fp16 files of one checkpoint share it."""
+    digest = hashlib.sha256()
+    for name, tensor in sorted(generator.state_dict().items()):
+        t = tensor.detach().cpu().contiguous()
+        digest.update(f"{name}|{t.dtype}|{tuple(t.shape)}|".encode())
+        digest.update(t.reshape(-1).view(torch.uint8).numpy().tobytes())
+    return digest.hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def dataset_summary(meta: GeneratorMeta) -> dict:
+    """What the model was trained on: content hash, image count, provenance; for a
+    conditional model also the weak-label caveat."""
+    summary = {
+        "content_hash": meta.dataset.get("content_hash", ""),
+        "count": int(meta.dataset.get("count", 0)),
+        "provenance": meta.dataset.get("provenance", {}),
+    }
+    if meta.kind == "acgan":
+        summary["label_note"] = WEAK_LABEL_NOTE
+    return summary
+
+
+def build_metadata(
+    meta: GeneratorMeta,
+    *,
+    name: str,
+    version: str,
+    weights_sha256: str,
+    eval_figures: dict | None = None,
+    precision: str = "fp32",
+    source: str = "export",
+) -> dict[str, str]:
+    """metadata_props for one exported generator; raises bot.engine.ModelError if the
+    result would not be accepted by the engine (e.g. an acgan checkpoint without schema)."""
+    props = {
+        keys.KEY_FORMAT: keys.FORMAT_VERSION,
+        keys.KEY_KIND: meta.kind,
+        keys.KEY_NAME: name,
+        keys.KEY_VERSION: version,
+        keys.KEY_STEP: str(meta.step),
+        keys.KEY_RESOLUTION: str(meta.resolution),
+        keys.KEY_Z_DIM: str(meta.z_dim),
+        keys.KEY_LATENT_PRIOR: meta.latent_prior,
+        keys.KEY_DATASET: json.dumps(dataset_summary(meta), sort_keys=True),
+        keys.KEY_EVAL: json.dumps(eval_figures or {}, sort_keys=True),
+        keys.KEY_CREATED: meta.created or _now(),
+        keys.KEY_WEIGHTS_SHA256: weights_sha256,
+        KEY_PRECISION: precision,
+        KEY_ARCHITECTURE: json.dumps({"width": meta.width, "c_dim": meta.c_dim}, sort_keys=True),
+        KEY_EXPORTED: _now(),
+        KEY_CONFIG: json.dumps(meta.config, sort_keys=True, default=str),
+    }
+    if meta.kind == "acgan":
+        if meta.label_schema is None:
+            raise keys.ModelError(f"{source}: an acgan checkpoint without a label schema cannot be exported")
+        props[keys.KEY_LABEL_SCHEMA] = meta.label_schema.to_json()
+    keys.parse_metadata(props, source)
+    return props

@@ -1,0 +1,247 @@
+"""Checkpoint -> self-describing, parity-checked ONNX file (see docs/MODELS.md).
+
+Exporter: torch's dynamo exporter (`torch.onnx.export(..., dynamo=True)`), the default and
+maintained path in torch 2.9+. On this generator it keeps the image size static and only
+the batch axis symbolic, emits opset 20 (onnxruntime 1.31 runs up to 23) and, with
+`external_data=False`, one self-contained file. The legacy TorchScript exporter also
+works but is deprecated, capped at opset 17 and loses the static height/width. Either
+exporter can have bugs, which is why every export is compared with torch numerically.
+
+The uint8 conversion ((x + 1) * 127.5, round half to even, clamp to [0, 255], NCHW ->
+NHWC) is part of the graph, so every consumer gets display-ready RGB and none repeats it.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import onnx
+import torch
+from torch import nn
+
+from bot.engine import (
+    INPUT_LABELS,
+    INPUT_MASK,
+    INPUT_Z,
+    OUTPUT_IMAGE,
+    Engine,
+    ModelError,
+    ModelInfo,
+)
+from export.errors import ExportError
+from export.metadata import build_metadata, weights_sha256
+from export.parity import (
+    FP16_TOLERANCE,
+    FP32_TOLERANCE,
+    ParityReport,
+    check_dynamic_batch,
+    check_parity,
+)
+from training.checkpoint import CheckpointError, GeneratorMeta, load_generator
+
+log = logging.getLogger(__name__)
+
+OPSET = 20
+EXAMPLE_BATCH = 2  # torch.export specialises a batch of 1, freezing the axis
+MAX_BATCH = 4096
+PRODUCER = "albumgan-export"
+
+
+def to_uint8_nhwc(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float NCHW -> uint8 NHWC RGB."""
+    return ((images + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+
+
+class CoverGraph(nn.Module):
+    """What the ONNX file computes: the generator, optionally in fp16 (float32 inputs are
+    cast inside, so callers never change), then the uint8 image (or, for parity checks,
+    the raw [-1, 1] float output)."""
+
+    def __init__(self, generator: nn.Module, *, quantise: bool = True, half: bool = False):
+        super().__init__()
+        self.generator = copy.deepcopy(generator).half() if half else generator
+        self.quantise = quantise
+        self.half = half
+
+    def forward(
+        self, z: torch.Tensor, labels: torch.Tensor | None = None, mask: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        if self.half:
+            z = z.half()
+            labels = None if labels is None else labels.half()
+            mask = None if mask is None else mask.half()
+        images = self.generator(z, labels, mask).float()
+        return to_uint8_nhwc(images) if self.quantise else images
+
+
+def to_onnx(graph: CoverGraph, conditional: bool, z_dim: int, c_dim: int) -> onnx.ModelProto:
+    """Trace `graph` with a dynamic batch axis into an in-memory ONNX model."""
+    names = [INPUT_Z, INPUT_LABELS, INPUT_MASK] if conditional else [INPUT_Z]
+    example = [torch.zeros(EXAMPLE_BATCH, z_dim)]
+    if conditional:
+        example += [torch.zeros(EXAMPLE_BATCH, c_dim), torch.ones(EXAMPLE_BATCH, c_dim)]
+    batch = torch.export.Dim("batch", min=1, max=MAX_BATCH)
+    output_name = OUTPUT_IMAGE if graph.quantise else "raw"
+    with warnings.catch_warnings():
+        # All inputs share the one batch axis; torch warns that the name is reused.
+        warnings.filterwarnings("ignore", message=r"# The axis name: .* will not be used", category=UserWarning)
+        try:
+            program = torch.onnx.export(
+                graph.eval(),
+                tuple(example),
+                dynamo=True,
+                input_names=names,
+                output_names=[output_name],
+                dynamic_shapes=tuple({0: batch} for _ in names),
+                opset_version=OPSET,
+                external_data=False,
+                optimize=True,
+                verbose=False,
+            )
+        except Exception as exc:  # torch.export raises many types; the first line says why
+            raise ExportError(f"torch.onnx.export failed: {str(exc).strip().splitlines()[0]}") from exc
+    return program.model_proto
+
+
+@dataclass(frozen=True)
+class ExportedModel:
+    path: Path
+    info: ModelInfo
+    parity: ParityReport
+    size_bytes: int
+
+
+def fp16_path(out: Path) -> Path:
+    """models/NAME.onnx -> models/NAME.fp16.onnx"""
+    return out.with_name(f"{out.stem}.fp16{out.suffix}")
+
+
+def _write_temp(directory: Path, final_name: str, data: bytes) -> Path:
+    fd, tmp = tempfile.mkstemp(prefix=f".{final_name}.tmp-", dir=directory)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _build_variant(
+    generator: nn.Module,
+    meta: GeneratorMeta,
+    props: dict[str, str],
+    *,
+    half: bool,
+    tolerance: float,
+    source: str,
+) -> tuple[bytes, ParityReport]:
+    """Export, describe, check (onnx.checker, dynamic batch, parity): the finished bytes."""
+    conditional = meta.kind == "acgan"
+    model = to_onnx(CoverGraph(generator, half=half), conditional, meta.z_dim, meta.c_dim)
+    model.producer_name = PRODUCER
+    onnx.helper.set_model_props(model, props)
+    try:
+        onnx.checker.check_model(model, full_check=True)
+    except onnx.checker.ValidationError as exc:
+        raise ExportError(f"{source}: onnx.checker rejected the graph: {str(exc).splitlines()[0]}") from exc
+    check_dynamic_batch(model, source)
+    float_model = to_onnx(CoverGraph(generator, quantise=False, half=half), conditional, meta.z_dim, meta.c_dim)
+    image_bytes = model.SerializeToString()
+    report = check_parity(
+        CoverGraph(generator, quantise=False),
+        CoverGraph(generator),
+        float_model.SerializeToString(),
+        image_bytes,
+        z_dim=meta.z_dim,
+        prior=meta.latent_prior,
+        schema=meta.label_schema,
+        precision="fp16" if half else "fp32",
+        tolerance=tolerance,
+        source=source,
+    )
+    return image_bytes, report
+
+
+def export_checkpoint(
+    checkpoint: str | os.PathLike,
+    out: str | os.PathLike,
+    *,
+    name: str | None = None,
+    version: str | None = None,
+    fp16: bool = False,
+    eval_figures: dict | None = None,
+    ema: bool = True,
+    tolerance: float = FP32_TOLERANCE,
+    fp16_tolerance: float = FP16_TOLERANCE,
+) -> list[ExportedModel]:
+    """Export a checkpoint's (EMA) generator to `out` (and, with fp16, `NAME.fp16.onnx`).
+
+    All variants are built and checked in temporary files next to `out` first and moved
+    into place only when every check passed; on any failure nothing at the target paths
+    changes and no temporary file is left behind."""
+    out = Path(out)
+    if out.suffix != ".onnx":
+        raise ExportError(f"output {out} must end in .onnx")
+    if tolerance <= 0 or fp16_tolerance <= 0:
+        raise ExportError("parity tolerances must be positive")
+    try:
+        generator, meta = load_generator(checkpoint, ema=ema)
+    except CheckpointError as exc:
+        raise ExportError(str(exc)) from exc
+    name = name or out.stem
+    sha = weights_sha256(generator)
+    version = version or f"{meta.step}-{sha[:8]}"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    variants = [(out, False, tolerance)] + ([(fp16_path(out), True, fp16_tolerance)] if fp16 else [])
+    temps: list[Path] = []
+    staged: list[tuple[Path, Path, ParityReport, ModelInfo]] = []
+    try:
+        for target, half, tol in variants:
+            try:
+                props = build_metadata(
+                    meta,
+                    name=name,
+                    version=version,
+                    weights_sha256=sha,
+                    eval_figures=eval_figures,
+                    precision="fp16" if half else "fp32",
+                    source=str(checkpoint),
+                )
+            except ModelError as exc:
+                raise ExportError(str(exc)) from exc
+            data, report = _build_variant(generator, meta, props, half=half, tolerance=tol, source=str(target))
+            log.info("%s: %s", target, report.summary())
+            tmp = _write_temp(out.parent, target.name, data)
+            temps.append(tmp)
+            try:  # the bot's own loader must accept the file before it is published
+                info = Engine.load(tmp, device="cpu", threads=1).info
+            except ModelError as exc:
+                raise ExportError(f"{target}: the engine refuses the exported file: {exc}") from exc
+            staged.append((tmp, target, report, info))
+        for tmp, target, _, _ in staged:
+            os.replace(tmp, target)
+        _fsync_dir(out.parent)
+        return [
+            ExportedModel(target, replace(info, path=target), report, target.stat().st_size)
+            for _, target, report, info in staged
+        ]
+    finally:
+        for tmp in temps:
+            tmp.unlink(missing_ok=True)
