@@ -1,0 +1,226 @@
+"""Training configuration: typed dataclasses, loaded from TOML, overridden from the CLI.
+
+Every key has a default here; a TOML file (see `training/configs/`) states only what its
+recipe changes. Unknown sections or keys, wrong types and out-of-range values raise
+`ConfigError` with a one-line message naming the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from training.augment import parse_policy
+from training.latent import PRIORS
+from training.networks import check_resolution
+
+MODEL_KINDS = ("unconditional", "acgan")
+LOSS_KINDS = ("wgan-gp", "wgan-clip", "hinge", "nsgan-r1")
+OPTIMIZERS = ("adam", "rmsprop")
+AMP_MODES = ("off", "bf16", "fp16")
+CONFIG_DIR = Path(__file__).parent / "configs"
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used; the message names the key."""
+
+
+@dataclass
+class ModelConfig:
+    kind: str = "unconditional"  # "unconditional" | "acgan" (conditioned on the 10 features)
+    resolution: int = 64  # power of two; the dataset must have images at this size
+    z_dim: int = 128  # latent size
+    g_width: int = 64  # generator channels at full resolution x 2 (DCGAN ladder)
+    d_width: int = 64  # critic channels at half resolution
+    latent_prior: str = "normal"  # "normal" | "uniform" (LOGAN's paper uses uniform)
+
+
+@dataclass
+class LossConfig:
+    kind: str = "wgan-gp"  # "wgan-gp" | "wgan-clip" | "hinge" | "nsgan-r1"
+    n_critic: int = 5  # critic updates per generator update
+    gp_weight: float = 10.0  # WGAN-GP lambda
+    gp_interval: int = 1  # lazy gradient penalty: every N critic steps, weight x N
+    r1_gamma: float = 1.0  # nsgan-r1 R1 weight
+    r1_interval: int = 16  # lazy R1: every N critic steps, weight x N
+    clip: float = 0.01  # wgan-clip weight clipping bound
+    aux_weight: float = 1.0  # ACGAN masked MSE on the auxiliary head
+    feature_dropout: float = 0.0  # ACGAN: chance to hide each requested feature from G
+
+
+@dataclass
+class LoganConfig:
+    enabled: bool = False  # latent optimisation (Wu et al. 2019) before the G update
+    alpha: float = 0.9  # natural-gradient step size
+    beta: float = 5.0  # natural-gradient damping
+    latent_penalty: float = 0.0  # weight of ||dz||^2 in the G loss
+    in_critic: bool = False  # also optimise z for the critic's fakes (costs ~1 G+D pass each)
+
+
+@dataclass
+class AugmentConfig:
+    policy: str = "color,translation,cutout"  # DiffAugment ops, comma-separated; "" = off
+
+
+@dataclass
+class OptimConfig:
+    kind: str = "adam"  # "adam" | "rmsprop"
+    g_lr: float = 2e-4
+    d_lr: float = 2e-4
+    betas: list[float] = field(default_factory=lambda: [0.0, 0.99])  # Adam only
+
+
+@dataclass
+class TrainConfig:
+    batch_size: int = 32  # global batch (split across processes)
+    steps: int = 10_000  # generator updates to reach
+    minutes: float = 0.0  # stop after this wall-clock time too (0 = no limit)
+    seed: int = 0
+    ema: float = 0.999  # generator EMA decay per step (warmed up over the first steps)
+    checkpoint_every: int = 500  # steps
+    keep_checkpoints: int = 3
+    sample_every: int = 500  # steps
+    log_every: int = 50  # steps
+    grid: int = 36  # images in a sample grid (fixed z and fixed real labels)
+
+
+@dataclass
+class RuntimeConfig:
+    device: str = "auto"  # "auto" (cuda if available) | "cpu" | "cuda" | "cuda:1" ...
+    amp: str = "bf16"  # CUDA autocast dtype: "off" | "bf16" | "fp16" (ignored on CPU)
+    channels_last: bool = False
+    compile: bool = False  # torch.compile the forward passes that need no double backward
+    cache_on_device_mb: float = 1024.0  # datasets up to this size live on the device
+
+
+@dataclass
+class Config:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    logan: LoganConfig = field(default_factory=LoganConfig)
+    augment: AugmentConfig = field(default_factory=AugmentConfig)
+    optim: OptimConfig = field(default_factory=OptimConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    runtime: RuntimeConfig = field(default_factory=RuntimeConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+def _coerce(where: str, value, hint):
+    if hint is bool:
+        if isinstance(value, bool):
+            return value
+    elif hint is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    elif hint is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+    elif hint is str:
+        if isinstance(value, str):
+            return value
+    elif typing.get_origin(hint) is list:
+        (inner,) = typing.get_args(hint)
+        if isinstance(value, list):
+            return [_coerce(f"{where}[{i}]", v, inner) for i, v in enumerate(value)]
+    expected = getattr(hint, "__name__", str(hint))
+    raise ConfigError(f"{where} must be {expected}, got {type(value).__name__} {value!r}")
+
+
+def _section(cls, name: str, data) -> object:
+    if not isinstance(data, dict):
+        raise ConfigError(f"[{name}] must be a table, got {type(data).__name__}")
+    hints = typing.get_type_hints(cls)
+    unknown = sorted(set(data) - set(hints))
+    if unknown:
+        raise ConfigError(f"unknown key {name}.{unknown[0]} (known: {', '.join(hints)})")
+    return cls(**{k: _coerce(f"{name}.{k}", v, hints[k]) for k, v in data.items()})
+
+
+def config_from_dict(data: dict) -> Config:
+    hints = typing.get_type_hints(Config)
+    unknown = sorted(set(data) - set(hints))
+    if unknown:
+        raise ConfigError(f"unknown section [{unknown[0]}] (known: {', '.join(hints)})")
+    config = Config(**{k: _section(hints[k], k, v) for k, v in data.items()})
+    validate(config)
+    return config
+
+
+def merge(base: dict, overrides: dict) -> dict:
+    out = {k: dict(v) if isinstance(v, dict) else v for k, v in base.items()}
+    for key, value in overrides.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = {**out[key], **value}
+        else:
+            out[key] = value
+    return out
+
+
+def parse_assignment(text: str) -> dict:
+    """"loss.kind=hinge" -> {"loss": {"kind": "hinge"}}; the value is TOML, else a string."""
+    key, sep, raw = text.partition("=")
+    section, dot, name = key.strip().partition(".")
+    if not sep or not dot or not section or not name:
+        raise ConfigError(f"--set expects section.key=value, got {text!r}")
+    try:
+        value = tomllib.loads(f"v = {raw.strip()}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw.strip()
+    return {section: {name: value}}
+
+
+def read_toml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.is_file() and not path.suffix and (CONFIG_DIR / f"{path}.toml").is_file():
+        path = CONFIG_DIR / f"{path}.toml"  # a recipe name such as "acgan-64"
+    if not path.is_file():
+        raise ConfigError(f"config file {path} does not exist")
+    try:
+        return tomllib.loads(path.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
+
+
+def load_config(path: str | Path | None = None, overrides: list[dict] = ()) -> Config:
+    data = read_toml(path) if path is not None else {}
+    for override in overrides:
+        data = merge(data, override)
+    return config_from_dict(data)
+
+
+def _require(ok: bool, message: str) -> None:
+    if not ok:
+        raise ConfigError(message)
+
+
+def validate(c: Config) -> None:
+    _require(c.model.kind in MODEL_KINDS, f"model.kind must be one of {MODEL_KINDS}, got {c.model.kind!r}")
+    try:
+        check_resolution(c.model.resolution)
+    except ValueError as exc:
+        raise ConfigError(f"model.resolution: {exc}") from None
+    for key in ("z_dim", "g_width", "d_width"):
+        _require(getattr(c.model, key) >= 1, f"model.{key} must be >= 1")
+    _require(c.model.latent_prior in PRIORS, f"model.latent_prior must be one of {PRIORS}, got {c.model.latent_prior!r}")
+    _require(c.loss.kind in LOSS_KINDS, f"loss.kind must be one of {LOSS_KINDS}, got {c.loss.kind!r}")
+    for key in ("n_critic", "gp_interval", "r1_interval"):
+        _require(getattr(c.loss, key) >= 1, f"loss.{key} must be >= 1")
+    _require(0.0 <= c.loss.feature_dropout < 1.0, "loss.feature_dropout must be in [0, 1)")
+    _require(c.logan.beta >= 0 and c.logan.alpha >= 0, "logan.alpha and logan.beta must be >= 0")
+    try:
+        parse_policy(c.augment.policy)
+    except ValueError as exc:
+        raise ConfigError(f"augment.policy: {exc}") from None
+    _require(c.optim.kind in OPTIMIZERS, f"optim.kind must be one of {OPTIMIZERS}, got {c.optim.kind!r}")
+    _require(len(c.optim.betas) == 2, "optim.betas must have two values")
+    _require(c.optim.g_lr > 0 and c.optim.d_lr > 0, "optim.g_lr and optim.d_lr must be > 0")
+    for key in ("batch_size", "steps", "checkpoint_every", "sample_every", "log_every", "grid"):
+        _require(getattr(c.train, key) >= 1, f"train.{key} must be >= 1")
+    _require(c.train.minutes >= 0, "train.minutes must be >= 0")
+    _require(0.0 <= c.train.ema < 1.0, "train.ema must be in [0, 1)")
+    _require(c.runtime.amp in AMP_MODES, f"runtime.amp must be one of {AMP_MODES}, got {c.runtime.amp!r}")

@@ -1,0 +1,492 @@
+"""The training loop: one function that reads top to bottom (after stylegan2-ada's
+`training_loop.py`). Progress is counted in real images shown to the critic; a "step" is one
+generator update (`loss.n_critic` critic updates before it).
+
+Multi-process (torchrun): every rank holds full copies of the networks, sees its slice of
+each global batch, and averages gradients with one all-reduce per update. This is
+DistributedDataParallel's arithmetic without its module wrapper, because the gradient
+penalty, R1 and LOGAN need double backward, which the wrapper does not support. Rank 0
+writes checkpoints, samples and stats.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import logging
+import math
+import os
+import random
+import signal
+import tempfile
+import time
+from contextlib import nullcontext
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.distributed as dist
+from PIL import Image
+from tqdm import tqdm
+
+from training import checkpoint as ckpt
+from training.config import Config
+from training.data.format import ShardedDataset
+from training.data.loader import BatchLoader
+from training.latent import latents_from_seeds
+from training.losses import GANLoss
+from training.networks import Critic, Generator, critic_kwargs, generator_kwargs
+
+log = logging.getLogger(__name__)
+
+GRID_LABEL_SEED = 2026  # which real label rows condition the sample grid
+
+
+class TrainingError(RuntimeError):
+    """A run that cannot start or continue; the message says why."""
+
+
+@dataclass
+class RunResult:
+    step: int
+    images: int
+    reason: str  # "steps" | "time" | "interrupted"
+    checkpoint: Path | None
+
+
+def training_loop(  # noqa: C901 (one readable function, by design)
+    *,
+    config: Config,  # resolved configuration (see training/config.py)
+    data_dir: Path,  # dataset directory (training/data/format.py)
+    run_dir: Path,  # output: config.json, checkpoints/, samples/, stats.jsonl
+    resume: bool = False,  # continue from run_dir's latest checkpoint, exactly
+    fine_tune: Path | None = None,  # start from this checkpoint's weights, fresh step and optimisers
+    progress: bool = True,  # tqdm status line on rank 0
+) -> RunResult:
+    # Processes and device.
+    rank, world, device = init_distributed(config.runtime.device)
+    is_main = rank == 0
+    cuda = device.type == "cuda"
+    amp_dtype = {"bf16": torch.bfloat16, "fp16": torch.float16}.get(config.runtime.amp) if cuda else None
+    autocast = (lambda: torch.autocast("cuda", dtype=amp_dtype)) if amp_dtype else nullcontext
+    if cuda:
+        torch.backends.cudnn.benchmark = True
+        torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
+    memory_format = torch.channels_last if config.runtime.channels_last else torch.contiguous_format
+
+    # Dataset.
+    dataset = ShardedDataset(data_dir, config.model.resolution)
+    conditional = config.model.kind == "acgan"
+    dataset_meta = {"content_hash": dataset.content_hash, "count": len(dataset), "provenance": dataset.manifest.get("provenance", {})}
+
+    # Starting point: a checkpoint to resume or fine-tune from.
+    run_dir = Path(run_dir)
+    ckpt_dir, sample_dir = run_dir / "checkpoints", run_dir / "samples"
+    start = None
+    if resume:
+        path = ckpt.latest_checkpoint(ckpt_dir)
+        if path is None:
+            raise TrainingError(f"nothing to resume: no checkpoint in {ckpt_dir}")
+        start = ckpt.load_checkpoint(path)
+        if "training" not in start:
+            raise TrainingError(f"{path} has no training state to resume (use --fine-tune)")
+        if start["meta"]["dataset"]["content_hash"] != dataset.content_hash:
+            raise TrainingError(f"{data_dir} is not the dataset {path} was trained on (use --fine-tune to switch)")
+        log.info("resuming from %s (step %d)", path, start["step"])
+    elif fine_tune is not None:
+        start = ckpt.load_checkpoint(fine_tune)
+        if start["kind"] != config.model.kind:
+            raise TrainingError(f"{fine_tune} is a {start['kind']} model; the config asks for {config.model.kind}")
+        log.info("fine-tuning from %s (step %d)", fine_tune, start["step"])
+
+    # Networks (same seed on every rank, so the copies start equal).
+    torch.manual_seed(config.train.seed)
+    if start is not None:
+        g_kwargs, d_kwargs = start["generator"]["kwargs"], start["critic"]["kwargs"]
+    else:
+        c_dim = len(dataset.schema) if conditional else 0
+        m = config.model
+        g_kwargs = {"z_dim": m.z_dim, "resolution": m.resolution, "width": m.g_width, "c_dim": c_dim}
+        d_kwargs = {"resolution": m.resolution, "width": m.d_width, "c_dim": c_dim}
+    if g_kwargs["resolution"] != dataset.resolution or (g_kwargs["c_dim"] and g_kwargs["c_dim"] != len(dataset.schema)):
+        raise TrainingError(f"the checkpoint's model ({g_kwargs}) does not fit the {dataset.resolution}px dataset")
+    G = Generator(**g_kwargs).to(device)
+    D = Critic(**d_kwargs).to(device)
+    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
+    if start is not None:
+        G.load_state_dict(start["generator"]["state"])
+        D.load_state_dict(start["critic"]["state"])
+        G_ema.load_state_dict(start["generator_ema"]["state"])
+    for module in (G, D, G_ema):
+        module.to(memory_format=memory_format)
+        broadcast_parameters(module, world)
+
+    # Optimisers and loss.
+    opt_G = make_optimizer(G.parameters(), config, config.optim.g_lr)
+    opt_D = make_optimizer(D.parameters(), config, config.optim.d_lr)
+    scaler_G = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    scaler_D = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
+    G_fast, D_fast = (torch.compile(G), torch.compile(D)) if config.runtime.compile else (G, D)
+    loss = GANLoss(G, D, config, autocast=autocast, G_fast=G_fast, D_fast=D_fast)
+    reg_interval = loss.regulariser_interval
+    n_critic, batch = config.loss.n_critic, config.train.batch_size
+    per_rank = batch // world
+    uniform = config.model.latent_prior == "uniform"
+
+    # Data and noise.
+    loader = BatchLoader(
+        dataset, batch, device, seed=config.train.seed, rank=rank, world_size=world,
+        cache_on_device_mb=config.runtime.cache_on_device_mb, channels_last=config.runtime.channels_last,
+    )
+    torch.manual_seed(config.train.seed * 1000 + rank + 1)  # noise differs across ranks
+    step, images = 0, 0
+    if resume:
+        train_state = start["training"]
+        opt_G.load_state_dict(train_state["opt_G"])
+        opt_D.load_state_dict(train_state["opt_D"])
+        scaler_G.load_state_dict(train_state["scaler_G"])
+        scaler_D.load_state_dict(train_state["scaler_D"])
+        loader.sampler.load_state_dict(train_state["data"])
+        step, images = int(start["step"]), int(train_state["images"])
+        set_rng_state(train_state["rng"], rank, world)
+
+    # Run directory.
+    if is_main:
+        ckpt_dir.mkdir(parents=True, exist_ok=True)
+        sample_dir.mkdir(parents=True, exist_ok=True)
+        write_json_atomic(run_dir / "config.json", {"config": config.to_dict(), "data": str(data_dir), "world_size": world})
+
+    # Fixed sample grid: seeded z and real label rows, so grids are comparable across steps.
+    grid_z = torch.from_numpy(latents_from_seeds(list(range(config.train.grid)), G.z_dim, config.model.latent_prior)).to(device)
+    grid_rows = np.random.default_rng(GRID_LABEL_SEED).choice(len(dataset), config.train.grid, replace=len(dataset) < config.train.grid)
+    grid_labels = loader.labels[torch.from_numpy(grid_rows).to(device)] if conditional else None
+    grid_mask = loader.mask[torch.from_numpy(grid_rows).to(device)] if conditional else None
+    if is_main and not resume:
+        save_grid(torch.from_numpy(dataset.batch(np.sort(grid_rows))).permute(0, 3, 1, 2).float() / 127.5 - 1, sample_dir / "reals.png")
+        save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
+
+    # Checkpoints.
+    def snapshot() -> Path | None:
+        states = gather_rng_states(world)  # collective: every rank takes part
+        check_replicas_agree(G, world)
+        if not is_main:
+            return None
+        payload = {
+            "format": ckpt.FORMAT,
+            "version": ckpt.VERSION,
+            "kind": config.model.kind,
+            "step": step,
+            "generator": {"kwargs": generator_kwargs(G), "state": G.state_dict()},
+            "generator_ema": {"kwargs": generator_kwargs(G_ema), "state": G_ema.state_dict()},
+            "critic": {"kwargs": critic_kwargs(D), "state": D.state_dict()},
+            "meta": {
+                "latent_prior": config.model.latent_prior,
+                "label_schema": dataset.schema.to_dict() if conditional else None,
+                "dataset": dataset_meta,
+                "config": config.to_dict(),
+                "created": datetime.now(UTC).isoformat(timespec="seconds"),
+            },
+            "training": {
+                "images": images,
+                "opt_G": opt_G.state_dict(),
+                "opt_D": opt_D.state_dict(),
+                "scaler_G": scaler_G.state_dict(),
+                "scaler_D": scaler_D.state_dict(),
+                "data": loader.sampler.state_dict(),
+                "rng": states,
+                "world_size": world,
+            },
+        }
+        path = ckpt.save_checkpoint(ckpt_dir / ckpt.checkpoint_name(step), payload)
+        ckpt.write_latest(ckpt_dir, path.name)
+        ckpt.prune_checkpoints(ckpt_dir, config.train.keep_checkpoints)
+        return path
+
+    # Interrupts: Ctrl-C / SIGTERM finish the current step, save and stop.
+    interrupted = install_stop_handlers()
+
+    # Training.
+    t_start = time.monotonic()
+    deadline = t_start + config.train.minutes * 60 if config.train.minutes else math.inf
+    stats: dict[str, list[torch.Tensor]] = {}
+    tick_time, tick_images = t_start, images
+    last_saved = step if resume else None
+    reason = "steps"
+    stats_path = run_dir / "stats.jsonl"
+    bar = tqdm(total=config.train.steps * n_critic * batch, initial=images, unit="img", unit_scale=True,
+               disable=not (progress and is_main), dynamic_ncols=True)
+    try:
+        while step < config.train.steps:
+            # Critic updates.
+            G.requires_grad_(False)
+            D.requires_grad_(True)
+            for i in range(n_critic):
+                real, labels, mask = loader.next()
+                z = sample_latents(per_rank, G.z_dim, uniform, device)
+                gen_labels, gen_mask = loader.sample_conditions(per_rank, config.loss.feature_dropout) if conditional else (None, None)
+                due = reg_interval and (step * n_critic + i) % reg_interval == 0
+                opt_D.zero_grad(set_to_none=True)
+                d_loss, d_stats = loss.phase_loss("Dboth" if due else "D", real=real, labels=labels, mask=mask,
+                                                  z=z, gen_labels=gen_labels, gen_mask=gen_mask, gain=reg_interval)
+                scaler_D.scale(d_loss).backward()
+                average_gradients(D, world)
+                scaler_D.step(opt_D)
+                scaler_D.update()
+                loss.clip_critic()
+                images += batch
+                accumulate(stats, d_stats)
+
+            # Generator update.
+            G.requires_grad_(True)
+            D.requires_grad_(False)
+            z = sample_latents(per_rank, G.z_dim, uniform, device)
+            gen_labels, gen_mask = loader.sample_conditions(per_rank, config.loss.feature_dropout) if conditional else (None, None)
+            opt_G.zero_grad(set_to_none=True)
+            g_loss, g_stats = loss.phase_loss("G", z=z, gen_labels=gen_labels, gen_mask=gen_mask)
+            scaler_G.scale(g_loss).backward()
+            average_gradients(G, world)
+            scaler_G.step(opt_G)
+            scaler_G.update()
+            accumulate(stats, g_stats)
+
+            # EMA generator (decay warmed up so early snapshots are not the random init).
+            update_ema(G_ema, G, min(config.train.ema, (1 + step) / (10 + step)))
+            step += 1
+            bar.update(n_critic * batch)
+
+            # Stats.
+            if step % config.train.log_every == 0 or step == config.train.steps:
+                now = time.monotonic()
+                line = {"step": step, "images": images, "seconds": round(now - t_start, 2),
+                        "images_per_s": round((images - tick_images) / max(now - tick_time, 1e-9), 2)}
+                line |= {k: round(torch.stack(v).float().mean().item(), 5) for k, v in sorted(stats.items())}
+                stats.clear()
+                tick_time, tick_images = now, images
+                if is_main:
+                    with open(stats_path, "a") as f:
+                        f.write(json.dumps(line) + "\n")
+                    bar.set_postfix({k: line[k] for k in ("D/adv", "G/adv", "images_per_s") if k in line})
+                    if bar.disable:
+                        log.info("step %d, %d images, %.1f img/s, %s", step, images, line["images_per_s"],
+                                 ", ".join(f"{k} {v:.4g}" for k, v in line.items() if "/" in k))
+
+            # Samples.
+            if is_main and step % config.train.sample_every == 0:
+                save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
+
+            # Stop conditions (agreed across ranks so that all of them save together).
+            stop = agree_any([interrupted.is_set(), time.monotonic() >= deadline], world, device)
+            if stop[0]:
+                reason = "interrupted"
+            elif stop[1]:
+                reason = "time"
+
+            # Checkpoint.
+            if step % config.train.checkpoint_every == 0 or reason != "steps" or step == config.train.steps:
+                snapshot()
+                last_saved = step
+                if reason != "steps":
+                    break
+    finally:
+        bar.close()
+        interrupted.restore()
+
+    # Final samples.
+    if is_main and step % config.train.sample_every:
+        save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
+    final = ckpt.latest_checkpoint(ckpt_dir) if is_main and last_saved is not None else None
+    log.info("stopped (%s) at step %d, %d images", reason, step, images)
+    return RunResult(step=step, images=images, reason=reason, checkpoint=final)
+
+
+# Helpers used by the loop.
+
+
+def init_distributed(device_name: str) -> tuple[int, int, torch.device]:
+    """(rank, world size, device); joins the torchrun process group when there is one."""
+    world = int(os.environ.get("WORLD_SIZE", "1"))
+    rank = int(os.environ.get("RANK", "0"))
+    local_rank = int(os.environ.get("LOCAL_RANK", "0"))
+    if device_name == "auto":
+        device_name = "cuda" if torch.cuda.is_available() else "cpu"
+    if device_name.startswith("cuda") and not torch.cuda.is_available():
+        raise TrainingError(f"device {device_name!r} requested but CUDA is not available")
+    device = torch.device(device_name)
+    if device.type == "cuda":
+        device = torch.device("cuda", device.index if device.index is not None and world == 1 else local_rank)
+        torch.cuda.set_device(device)
+    if world > 1 and not dist.is_initialized():
+        dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
+    return rank, world, device
+
+
+def make_optimizer(params, config: Config, lr: float) -> torch.optim.Optimizer:
+    if config.optim.kind == "rmsprop":
+        return torch.optim.RMSprop(params, lr=lr)
+    return torch.optim.Adam(params, lr=lr, betas=tuple(config.optim.betas))
+
+
+def sample_latents(n: int, z_dim: int, uniform: bool, device: torch.device) -> torch.Tensor:
+    if uniform:
+        return torch.rand(n, z_dim, device=device) * 2 - 1
+    return torch.randn(n, z_dim, device=device)
+
+
+def broadcast_parameters(module: torch.nn.Module, world: int) -> None:
+    if world > 1:
+        for tensor in list(module.parameters()) + list(module.buffers()):
+            dist.broadcast(tensor.data, src=0)
+
+
+def average_gradients(module: torch.nn.Module, world: int) -> None:
+    """All-reduce every gradient in one flat buffer (what DDP's reducer does in buckets)."""
+    if world == 1:
+        return
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= world
+    for grad, part in zip(grads, flat.split([g.numel() for g in grads]), strict=True):
+        grad.copy_(part.view_as(grad))
+
+
+def check_replicas_agree(module: torch.nn.Module, world: int) -> None:
+    """Every rank must hold the same weights; a silent divergence would waste a run."""
+    if world == 1:
+        return
+    device = collective_device(next(module.parameters()).device)
+    checksum = torch.stack([p.detach().double().sum() for p in module.parameters()]).sum().reshape(1).to(device)
+    sums = [torch.zeros_like(checksum) for _ in range(world)]
+    dist.all_gather(sums, checksum)
+    if any(not torch.equal(s, sums[0]) for s in sums):
+        raise TrainingError(f"replicas diverged: generator checksums {[s.item() for s in sums]}")
+
+
+def collective_device(device: torch.device) -> torch.device:
+    """gloo reduces CPU tensors, nccl CUDA tensors."""
+    return device if dist.get_backend() == "nccl" else torch.device("cpu")
+
+
+def agree_any(flags: list[bool], world: int, device: torch.device) -> list[bool]:
+    """Each flag is true on every rank if it is true on any (stop together, save together)."""
+    if world == 1:
+        return flags
+    tensor = torch.tensor([float(f) for f in flags], device=collective_device(device))
+    dist.all_reduce(tensor, op=dist.ReduceOp.MAX)
+    return [bool(v) for v in tensor.tolist()]
+
+
+@torch.no_grad()
+def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> None:
+    torch._foreach_lerp_(list(ema.parameters()), list(model.parameters()), 1.0 - decay)
+    for b_ema, b in zip(ema.buffers(), model.buffers(), strict=True):
+        b_ema.copy_(b)
+
+
+@torch.no_grad()
+def generate(G: Generator, z: torch.Tensor, labels, mask, batch: int = 64) -> torch.Tensor:
+    parts = []
+    for i in range(0, len(z), batch):
+        parts.append(G(z[i : i + batch], None if labels is None else labels[i : i + batch], None if mask is None else mask[i : i + batch]).float().cpu())
+    return torch.cat(parts)
+
+
+def accumulate(stats: dict[str, list[torch.Tensor]], values: dict[str, torch.Tensor]) -> None:
+    for key, value in values.items():
+        stats.setdefault(key, []).append(value)
+
+
+def rng_state() -> dict:
+    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "python": random.getstate(),
+        "numpy": [kind, torch.from_numpy(keys.astype(np.int64)), pos, has_gauss, gauss],
+    }
+
+
+def gather_rng_states(world: int) -> list[dict]:
+    state = rng_state()
+    if world == 1:
+        return [state]
+    states: list = [None] * world
+    dist.all_gather_object(states, state)
+    return states
+
+
+def set_rng_state(states: list[dict], rank: int, world: int) -> None:
+    if len(states) != world:
+        log.warning("checkpoint was written by %d processes, now %d: noise streams restart", len(states), world)
+        return
+    state = states[rank]
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    random.setstate(tuple(tuple(x) if isinstance(x, list) else x for x in state["python"]))
+    kind, keys, pos, has_gauss, gauss = state["numpy"]
+    np.random.set_state((kind, keys.numpy().astype(np.uint32), pos, has_gauss, gauss))
+
+
+class StopFlag:
+    """Set by SIGINT/SIGTERM; `restore()` puts the previous handlers back."""
+
+    def __init__(self):
+        self._set = False
+        self._previous: dict[int, object] = {}
+
+    def is_set(self) -> bool:
+        return self._set
+
+    def handle(self, signum, frame) -> None:
+        if self._set:  # a second Ctrl-C stops at once
+            raise KeyboardInterrupt
+        log.warning("signal %d: saving a checkpoint after this step (again to abort)", signum)
+        self._set = True
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
+        self._previous.clear()
+
+
+def install_stop_handlers() -> StopFlag:
+    flag = StopFlag()
+    try:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            flag._previous[signum] = signal.signal(signum, flag.handle)
+    except ValueError:  # not the main thread: no signal handling
+        flag.restore()
+    return flag
+
+
+def _replace_atomically(path: Path, write) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", suffix=path.suffix, dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as f:
+            write(f)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_json_atomic(path: Path, data: dict) -> None:
+    _replace_atomically(path, lambda f: f.write(json.dumps(data, indent=2, sort_keys=True).encode()))
+
+
+def save_grid(images: torch.Tensor, path: Path) -> None:
+    """NCHW images in [-1, 1] -> one PNG, as square a grid as the count allows."""
+    n, _, h, w = images.shape
+    cols = math.ceil(math.sqrt(n))
+    rows = math.ceil(n / cols)
+    pixels = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    canvas = np.zeros((rows * h, cols * w, 3), dtype=np.uint8)
+    for i, image in enumerate(pixels):
+        r, c = divmod(i, cols)
+        canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = image
+    _replace_atomically(path, lambda f: Image.fromarray(canvas).save(f, format="PNG"))

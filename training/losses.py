@@ -1,0 +1,198 @@
+"""GAN objectives behind one interface, in phases (after stylegan2-ada's `training/loss.py`).
+
+`GANLoss.phase_loss(phase, ...)` returns the scalar to back-propagate for one phase plus
+named statistics; the loop owns optimisers, gradient sync and stepping. Phases:
+
+    "D"     critic update on real and (detached) fake images
+    "Dreg"  the critic's regulariser alone (WGAN-GP's gradient penalty, or R1 for nsgan-r1)
+    "Dboth" both on the same fakes; the loop runs it every `interval` critic steps with the
+            regulariser weighted x interval (lazy regularisation, StyleGAN2)
+    "G"     generator update
+
+Objectives (`loss.kind`): wgan-gp, wgan-clip (the seed's weight-clipped WGAN; the loop clips
+after each critic step), hinge, nsgan-r1 (non-saturating with lazy R1). DiffAugment is applied
+to everything the critic sees in every phase. ACGAN: the critic's auxiliary head regresses the
+normalised features with an MSE over present features only, on reals (true labels) in "D" and
+on fakes (the requested labels) in "G".
+
+LOGAN (Wu et al. 2019): before a G update, z moves one natural-gradient step up the critic's
+score, dz = alpha / (beta + |g|^2) * g with g = d D(G(z)) / dz per sample, and the G loss is
+back-propagated through dz (create_graph). With the uniform prior z' is clipped to [-1, 1] as
+in the paper; with the normal prior there is no box to stay in, so z' is left unclipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from dataclasses import dataclass
+
+import torch
+from torch.nn import functional as F
+
+from training.augment import diff_augment, parse_policy
+from training.config import Config
+from training.networks import Critic, Generator
+
+Tensor = torch.Tensor
+
+
+@dataclass(frozen=True)
+class Objective:
+    critic: Callable[[Tensor, Tensor], Tensor]  # (real scores, fake scores) -> loss
+    generator: Callable[[Tensor], Tensor]  # fake scores -> loss
+    regulariser: str | None  # "gp" | "r1" | None
+
+
+OBJECTIVES: dict[str, Objective] = {
+    "wgan-gp": Objective(lambda r, f: f.mean() - r.mean(), lambda f: -f.mean(), "gp"),
+    "wgan-clip": Objective(lambda r, f: f.mean() - r.mean(), lambda f: -f.mean(), None),
+    "hinge": Objective(lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean(), lambda f: -f.mean(), None),
+    "nsgan-r1": Objective(lambda r, f: F.softplus(f).mean() + F.softplus(-r).mean(), lambda f: F.softplus(-f).mean(), "r1"),
+}
+
+
+def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
+    """Mean squared error over present features only (0 when nothing is present)."""
+    return ((pred - target).pow(2) * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+class GANLoss:
+    def __init__(
+        self,
+        G: Generator,
+        D: Critic,
+        config: Config,
+        *,
+        autocast: Callable[[], AbstractContextManager] = nullcontext,
+        G_fast: Callable | None = None,
+        D_fast: Callable | None = None,
+    ):
+        self.G, self.D = G, D
+        # Compiled twins for passes without double backward (penalties and LOGAN need eager).
+        self.G_fast, self.D_fast = G_fast or G, D_fast or D
+        self.loss, self.logan = config.loss, config.logan
+        self.uniform = config.model.latent_prior == "uniform"
+        self.objective = OBJECTIVES[config.loss.kind]
+        self.policy = parse_policy(config.augment.policy)
+        self.autocast = autocast
+        self.conditional = G.c_dim > 0
+
+    @property
+    def regulariser_interval(self) -> int:
+        kind = self.objective.regulariser
+        return {"gp": self.loss.gp_interval, "r1": self.loss.r1_interval}.get(kind, 0)
+
+    def augment(self, images: Tensor) -> Tensor:
+        return diff_augment(images, self.policy) if self.policy else images
+
+    def latent_step(self, z: Tensor, labels, mask, *, create_graph: bool) -> tuple[Tensor, Tensor]:
+        """LOGAN's natural-gradient step: (z', dz)."""
+        z = z.detach().requires_grad_(True)
+        G = self.G if create_graph else self.G_fast
+        D = self.D if create_graph else self.D_fast
+        with self.autocast():
+            score, _ = D(self.augment(G(z, labels, mask)))
+        (g,) = torch.autograd.grad(score.sum(), z, create_graph=create_graph)
+        dz = self.logan.alpha / (self.logan.beta + g.pow(2).sum(1, keepdim=True)) * g
+        z_new = z + dz
+        if self.uniform:
+            z_new = z_new.clamp(-1.0, 1.0)
+        if not create_graph:
+            z_new, dz = z_new.detach(), dz.detach()
+        return z_new, dz
+
+    def phase_loss(
+        self,
+        phase: str,
+        *,
+        real: Tensor | None = None,
+        labels: Tensor | None = None,
+        mask: Tensor | None = None,
+        z: Tensor | None = None,
+        gen_labels: Tensor | None = None,
+        gen_mask: Tensor | None = None,
+        gain: float = 1.0,
+    ) -> tuple[Tensor, dict[str, Tensor]]:
+        """The loss of one phase: "D", "Dreg", "Dboth" (both on the same fakes) or "G".
+        `gain` scales the regulariser (the lazy interval)."""
+        if phase in ("D", "Dreg", "Dboth"):
+            fake = self._fakes_for_critic(z, gen_labels, gen_mask).to(real.dtype)
+            real_aug, fake_aug = self.augment(real), self.augment(fake)
+            loss, stats = torch.zeros((), device=real.device), {}
+            if phase != "Dreg":
+                loss, stats = self._critic(real_aug, fake_aug, labels, mask)
+            if phase != "D":
+                penalty, reg_stats = self._regulariser(real, real_aug, fake_aug)
+                loss, stats = loss + penalty * gain, stats | reg_stats
+            return loss, stats
+        if phase == "G":
+            return self._generator(z, gen_labels, gen_mask)
+        raise ValueError(f"unknown phase {phase!r}")
+
+    def _fakes_for_critic(self, z, gen_labels, gen_mask) -> Tensor:
+        if self.logan.enabled and self.logan.in_critic:
+            z, _ = self.latent_step(z, gen_labels, gen_mask, create_graph=False)
+        with torch.no_grad(), self.autocast():
+            return self.G_fast(z, gen_labels, gen_mask)
+
+    def _critic(self, real_aug, fake_aug, labels, mask):
+        with self.autocast():
+            # One critic pass over reals and fakes together: fewer, larger kernels.
+            scores, aux = self.D_fast(torch.cat([real_aug, fake_aug]))
+        real_score, fake_score = scores.split(len(real_aug))
+        loss = self.objective.critic(real_score, fake_score)
+        stats = {"D/adv": loss.detach(), "D/real": real_score.detach().mean(), "D/fake": fake_score.detach().mean()}
+        if self.conditional:
+            aux_loss = masked_mse(aux[: len(real_aug)], labels, mask)
+            loss = loss + self.loss.aux_weight * aux_loss
+            stats["D/aux"] = aux_loss.detach()
+        return loss, stats
+
+    def _regulariser(self, real, real_aug, fake_aug):
+        kind = self.objective.regulariser
+        if kind == "gp":
+            # The penalty on lines between augmented reals and fakes: where the critic looks.
+            eps = torch.rand(len(real_aug), 1, 1, 1, device=real_aug.device, dtype=real_aug.dtype)
+            mixed = (eps * real_aug.detach() + (1 - eps) * fake_aug.detach()).requires_grad_(True)
+            with self.autocast():
+                score, _ = self.D(mixed)
+            (grad,) = torch.autograd.grad(score.sum(), mixed, create_graph=True)
+            penalty = (grad.float().flatten(1).norm(dim=1) - 1).pow(2).mean()
+            return penalty * self.loss.gp_weight, {"D/gp": penalty.detach()}
+        if kind == "r1":
+            # R1 on the un-augmented reals, through the augmentation (as stylegan2-ada does).
+            real = real.detach().requires_grad_(True)
+            with self.autocast():
+                score, _ = self.D(self.augment(real))
+            (grad,) = torch.autograd.grad(score.sum(), real, create_graph=True)
+            penalty = grad.float().pow(2).flatten(1).sum(1).mean()
+            return penalty * (self.loss.r1_gamma / 2), {"D/r1": penalty.detach()}
+        raise ValueError(f"{self.loss.kind} has no critic regulariser")
+
+    def _generator(self, z, gen_labels, gen_mask):
+        stats = {}
+        dz = None
+        if self.logan.enabled:
+            z, dz = self.latent_step(z, gen_labels, gen_mask, create_graph=True)
+            stats["G/dz"] = dz.detach().norm(dim=1).mean()
+        G = self.G if self.logan.enabled else self.G_fast
+        D = self.D if self.logan.enabled else self.D_fast
+        with self.autocast():
+            score, aux = D(self.augment(G(z, gen_labels, gen_mask)))
+        loss = self.objective.generator(score)
+        stats["G/adv"] = loss.detach()
+        if self.conditional:
+            aux_loss = masked_mse(aux, gen_labels, gen_mask)
+            loss = loss + self.loss.aux_weight * aux_loss
+            stats["G/aux"] = aux_loss.detach()
+        if dz is not None and self.logan.latent_penalty:
+            loss = loss + self.logan.latent_penalty * dz.pow(2).sum(1).mean()
+        return loss, stats
+
+    def clip_critic(self) -> None:
+        """wgan-clip: keep every critic weight in [-clip, clip] after each critic step."""
+        if self.loss.kind == "wgan-clip":
+            with torch.no_grad():
+                for p in self.D.parameters():
+                    p.clamp_(-self.loss.clip, self.loss.clip)
