@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import logging
+import os
+import signal
 
-from bot.config import DiscordCommands
+import pytest
+
+from bot.config import BotConfig, DiscordCommands
+from bot.discord_app import run_discord
 from tests.discord.conftest import StubService
 
 
@@ -54,3 +60,50 @@ async def test_commands_sync_to_configured_guilds_under_configured_names(fake_di
     log = await fake_discord.send_interaction(fake_discord.slash_command("randomcover"))
     assert (await log.wait_final()).file("cover.png")
     assert service.calls[0][0] == "random"
+
+
+async def test_run_discord_stops_gracefully_on_sigterm_without_logging_the_token(
+    fake_discord, monkeypatch, caplog, request
+):
+    monkeypatch.setenv("DISCORD_TOKEN", fake_discord.token)
+    service = StubService()
+    service.gate = asyncio.Event()
+    caplog.set_level(logging.DEBUG)
+    shutting_down = asyncio.Event()
+    watcher = _LogWatcher("shutting down", shutting_down)
+    logging.getLogger("bot.discord_app").addHandler(watcher)
+    request.addfinalizer(lambda: logging.getLogger("bot.discord_app").removeHandler(watcher))
+    running = asyncio.create_task(run_discord(BotConfig(), service))
+    await fake_discord.wait_identified()
+    in_flight = await fake_discord.send_interaction(fake_discord.slash_command("random"))
+    await service.entered.wait()
+
+    os.kill(os.getpid(), signal.SIGTERM)
+    await shutting_down.wait()
+    late = await fake_discord.send_interaction(fake_discord.slash_command("random"))
+    assert "restarting" in (await late.wait_final()).content  # draining, not yet closed
+    assert not running.done() and not service.closed
+    service.gate.set()
+    await asyncio.wait_for(running, 20)
+
+    assert in_flight.final is not None and in_flight.final.file("cover.png")
+    assert service.started and service.closed
+    assert fake_discord.identifies[0]["token"] == fake_discord.token
+    assert all(fake_discord.token not in record.getMessage() for record in caplog.records)
+
+
+class _LogWatcher(logging.Handler):
+    """Sets an event when a log line containing `text` is emitted (same thread as the loop)."""
+
+    def __init__(self, text: str, event: asyncio.Event) -> None:
+        super().__init__()
+        self.text, self.event = text, event
+
+    def emit(self, record: logging.LogRecord) -> None:
+        if self.text in record.getMessage():
+            self.event.set()
+
+
+async def test_run_discord_without_token_says_what_to_set():
+    with pytest.raises(SystemExit, match="DISCORD_TOKEN"):
+        await run_discord(BotConfig(), StubService())
