@@ -344,7 +344,8 @@ def _check_signature(session: ort.InferenceSession, info: ModelInfo, source: str
     inputs = {i.name: i for i in session.get_inputs()}
     if set(inputs) != set(expected):
         raise ModelError(
-            f"{source}: inputs {sorted(inputs)} do not match a {info.kind} model ({sorted(expected)})"
+            f"{source}: inputs {sorted(inputs)} do not match the {info.kind} model its metadata "
+            f"describes (expected {sorted(expected)})"
         )
     for name, (dtype, width) in expected.items():
         arg = inputs[name]
