@@ -35,7 +35,9 @@ class ModelsConfig:
 @dataclass(frozen=True)
 class FeaturesConfig:
     # Provider order: the first that has a feature wins. "local" = the local_path table.
-    providers: list[str] = field(default_factory=lambda: ["local", "spotify", "reccobeats"])
+    providers: list[str] = field(default_factory=lambda: [
+        "local", "reccobeats", "reccobeats-popularity", "spotify-audio-features",
+        "spotify-popularity"])
     cache_ttl_s: float = 7 * 24 * 3600.0
     local_path: str = "models/demo-tracks.csv"
     reccobeats_base: str = "https://api.reccobeats.com"
@@ -46,7 +48,7 @@ class FeaturesConfig:
 class SpotifyConfig:
     api_base: str = "https://api.spotify.com/v1/"
     token_url: str = "https://accounts.spotify.com/api/token"
-    max_retry_after_s: float = 30.0
+    max_retry_after_s: float = 5.0  # people are waiting: a longer Retry-After is an error
     timeout_s: float = 10.0
     short_link_base: str = ""  # "" follows real short-link hosts; tests point it at a fake
     short_link_timeout_s: float = 5.0
