@@ -27,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.cards import render_features_card
-from bot.config import BotConfig, ConfigError, ModelsConfig, Secrets
+from bot.config import BotConfig, ConfigError, Secrets
 from bot.db import Database, GenerationRecord, LatentStep
 from bot.engine import ModelError, ModelInfo, ModelRunner
 from bot.imaging import to_png, upscale
@@ -164,10 +164,12 @@ class CoverService:
                 runner = await asyncio.to_thread(
                     ModelRunner, path, max_batch=self.config.limits.max_batch)
             except ModelError as exc:
+                # name the file as configured: people know that path, and chat users
+                # need not see the server's folders
+                problem = str(exc).replace(str(path), configured)
                 self.model_problems[kind] = (
-                    f"{exc}. Train and export one (albumgan-train, then albumgan-export), "
-                    f"or set [models] {kind} in bot.toml to an exported .onnx file "
-                    f"(default {getattr(ModelsConfig(), kind)})")
+                    f"{problem}; train and export one (albumgan-train, then albumgan-export) "
+                    f"or set [models] {kind} in bot.toml")
                 continue
             if runner.info.kind != kind:
                 await runner.close()
@@ -192,18 +194,18 @@ class CoverService:
     async def cover(self, link: str, who: Requester, *, seed: int | None = None,
                     on_queued: OnQueued = None) -> CoverResult:
         started = time.perf_counter()
-        self._runner("acgan")
         seed = _check_seed(seed)
         ref = await self.resolver.resolve(link, "track")
+        self._runner("acgan")
         return await self._queued(who, on_queued, lambda: self._cover(ref, link, seed, who,
                                                                       started))
 
     async def album(self, link: str, who: Requester, *, seed: int | None = None,
                     on_queued: OnQueued = None) -> CoverResult:
         started = time.perf_counter()
-        self._runner("acgan")
         seed = _check_seed(seed)
         ref = await self.resolver.resolve(link, "album")
+        self._runner("acgan")
         return await self._queued(who, on_queued, lambda: self._album(ref, link, seed, who,
                                                                       started))
 
@@ -221,7 +223,7 @@ class CoverService:
         started = time.perf_counter()
         rec = await self._history(generation_id)
         self._runner(rec.model_kind)
-        job = _job_from(rec, seed=_check_seed(None), latent_steps=(), parent_id=rec.id)
+        job = self._job_from(rec, seed=_check_seed(None), latent_steps=(), parent_id=rec.id)
         return await self._queued(who, on_queued, lambda: self._make(job, who, started))
 
     async def variation(self, generation_id: int, who: Requester, *,
@@ -231,7 +233,7 @@ class CoverService:
         rec = await self._history(generation_id)
         self._runner(rec.model_kind)
         step = LatentStep(_check_seed(None), self.config.models.variation_strength)
-        job = _job_from(rec, seed=rec.seed, latent_steps=(*rec.latent_steps, step),
+        job = self._job_from(rec, seed=rec.seed, latent_steps=(*rec.latent_steps, step),
                         parent_id=rec.id)
         return await self._queued(who, on_queued, lambda: self._make(job, who, started))
 
@@ -246,7 +248,7 @@ class CoverService:
                 f"Cover #{rec.id} was made by {rec.model_name} {rec.model_version}, which is no "
                 f"longer installed (now {runner.info.name} {runner.info.version}); "
                 "use Reroll or Variations instead.")
-        job = _job_from(rec, seed=rec.seed, latent_steps=tuple(rec.latent_steps),
+        job = self._job_from(rec, seed=rec.seed, latent_steps=tuple(rec.latent_steps),
                         parent_id=rec.parent_id)
         return await self._queued(who, on_queued,
                                   lambda: self._make(job, who, started, existing_id=rec.id))
@@ -274,7 +276,7 @@ class CoverService:
         job = self._conditioned_job(
             "cover", report, title=track.get("name") or "Untitled track",
             subtitle=_artists(track), seed=seed, input_link=link, input_ids=(ref.id,),
-            source_url=ref.url)
+            source_url=self._public_url(ref))
         return await self._make(job, who, started)
 
     async def _album(self, ref: SpotifyRef, link: str, seed: int, who: Requester,
@@ -291,7 +293,7 @@ class CoverService:
         job = self._conditioned_job(
             "album", report, title=album.get("name") or "Untitled album",
             subtitle=_artists(album), seed=seed, input_link=link, input_ids=(ref.id, *ids),
-            source_url=ref.url)
+            source_url=self._public_url(ref))
         return await self._make(job, who, started)
 
     def _conditioned_job(self, kind: str, report: FeatureReport, **fields) -> _Job:
@@ -443,6 +445,28 @@ class CoverService:
         raise ServiceUnavailable(f"{COMMANDS_FOR[kind]} can't run here: the "
                                  f"{MODEL_LABEL[kind]} model isn't installed ({problem})")
 
+    def _job_from(self, rec: GenerationRecord, *, seed: int,
+                  latent_steps: tuple[LatentStep, ...], parent_id: int | None) -> _Job:
+        """A job with a stored generation's inputs (no lookups) and the given latent."""
+        source_url = ""
+        if rec.kind != "random" and rec.input_ids:
+            kind = "track" if rec.kind == "cover" else "album"
+            source_url = self._public_url(SpotifyRef(kind, rec.input_ids[0]))
+        return _Job(
+            kind=rec.kind, title=rec.title,
+            subtitle=f"seed {seed}" if rec.kind == "random" else rec.subtitle, seed=seed,
+            latent_steps=latent_steps, labels=rec.labels, mask=rec.mask,
+            report=_report_from_json(rec.features), input_link=rec.input_link,
+            input_ids=tuple(rec.input_ids), source_url=source_url, parent_id=parent_id)
+
+    def _public_url(self, ref: SpotifyRef) -> str:
+        """The open.spotify.com link, except for local (demo) entries that Spotify lacks."""
+        if self.local is not None:
+            local = self.local.track(ref.id) if ref.kind == "track" else self.local.album(ref.id)
+            if local is not None:
+                return ""
+        return ref.url
+
     async def _history(self, generation_id: int) -> GenerationRecord:
         rec = await self._db().get_generation(int(generation_id))
         if rec is None:
@@ -471,23 +495,6 @@ def _check_seed(seed: int | None) -> int:
     if isinstance(seed, bool) or not isinstance(seed, int) or not 0 <= seed < SEED_LIMIT:
         raise UserError(f"A seed is a whole number from 0 to {SEED_LIMIT - 1}.")
     return seed
-
-
-def _job_from(rec: GenerationRecord, *, seed: int, latent_steps: tuple[LatentStep, ...],
-              parent_id: int | None) -> _Job:
-    return _Job(
-        kind=rec.kind, title=rec.title,
-        subtitle=f"seed {seed}" if rec.kind == "random" else rec.subtitle, seed=seed,
-        latent_steps=latent_steps, labels=rec.labels, mask=rec.mask,
-        report=_report_from_json(rec.features), input_link=rec.input_link,
-        input_ids=tuple(rec.input_ids), source_url=_source_url(rec), parent_id=parent_id)
-
-
-def _source_url(rec: GenerationRecord) -> str:
-    if rec.kind == "random" or not rec.input_ids:
-        return ""
-    kind = "track" if rec.kind == "cover" else "album"
-    return SpotifyRef(kind, rec.input_ids[0]).url
 
 
 def _report(features: _Features, *, tracks_used: int, tracks_total: int,

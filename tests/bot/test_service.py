@@ -119,6 +119,7 @@ async def test_reroll_variation_and_exact_remake(service, catalog, alice):
     assert reroll.seed != 99 and reroll.title == original.title
     assert reroll.features.values == original.features.values
     assert reroll.image_png != original.image_png
+    assert reroll.source_url == original.source_url == f"https://open.spotify.com/track/{track.id}"
 
     variation = await service.variation(original.generation_id, bob)
     assert variation.seed == 99 and variation.subtitle.endswith("· variation 1")
@@ -201,6 +202,7 @@ async def test_offline_demo_tracks_without_credentials(tmp_path, tiny_models, al
         assert service.catalog is None
         result = await service.cover("spotify:track:0DemoTrack000000000003", alice, seed=1)
         assert result.title == "4 AM Radio" and "made-up" in result.subtitle
+        assert result.source_url == ""  # made-up ids: no link to a Spotify page that is not there
         assert result.features.sources["energy"] == "local"
         assert "popularity is unknown" in result.features.missing_note
         album = await service.album("https://open.spotify.com/album/0DemoAlbum000000000002", alice)
