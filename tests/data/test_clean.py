@@ -7,7 +7,7 @@ import random
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from tests.fakes.spotify import render_cover
 from training.data.clean import (
@@ -19,6 +19,7 @@ from training.data.clean import (
     decode,
     dhash,
     square_resize,
+    thumbnail,
 )
 from training.data.format import ShardedDataset
 
@@ -87,8 +88,20 @@ def test_near_duplicate_index_agrees_with_brute_force():
         found = index.find(value)
         assert (found is None) == (brute is None)
         if found is None:
-            index.add(value, len(kept))
+            assert index.add(value) == len(kept)
             kept.append(value)
+
+
+def test_flat_covers_with_close_hashes_are_not_merged():
+    blank = Image.new("RGB", (64, 64), (250, 215, 235))
+    texted = Image.new("RGB", (64, 64), (255, 255, 255))
+    ImageDraw.Draw(texted).text((20, 30), "lo-fi", fill=(0, 0, 0))
+    index = NearDuplicateIndex(4)
+    index.add(dhash(blank), thumbnail(blank))
+    assert (dhash(blank) ^ dhash(texted)).bit_count() <= 4  # the hash alone would merge them
+    assert index.find(dhash(texted), thumbnail(texted)) is None
+    copy = decode(encode(blank, quality=60))
+    assert index.find(dhash(copy), thumbnail(copy)) == 0
 
 
 def test_dhash_sees_reencoded_copies_as_near_and_other_covers_as_far():
@@ -104,7 +117,7 @@ def make_records(tmp_path):
         "a.jpg": encode(render_cover(1, 96)),
         "b.png": encode(render_cover(2, 96), "PNG"),
         "a-copy.jpg": encode(render_cover(1, 96)),
-        "a-near.jpg": encode(render_cover(1, 80), quality=40),
+        "a-near.jpg": encode(render_cover(1, 96).resize((80, 80)), quality=40),
         "broken.jpg": encode(render_cover(3, 96))[:700],  # about half of it
     }
     for name, data in files.items():

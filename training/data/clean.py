@@ -157,39 +157,61 @@ def square_resize(image: Image.Image, resolution: int) -> np.ndarray:
 
 
 def dhash(image: Image.Image) -> int:
-    """64-bit difference hash of the centre square: near-identical covers (re-encoded,
-    resized) land within a few bits of each other."""
+    """64-bit difference hash of the centre square: re-encoded or resized copies of a
+    cover land within a few bits of each other (so do many flat, near-blank covers, which
+    is why `NearDuplicateIndex` also compares thumbnails)."""
     small = image.convert("L").resize((9, 8), Image.Resampling.BOX, box=center_square(*image.size))
     pixels = np.asarray(small, dtype=np.int16)
     bits = (pixels[:, 1:] > pixels[:, :-1]).flatten()
     return int("".join("1" if b else "0" for b in bits), 2)
 
 
-class NearDuplicateIndex:
-    """Finds a kept hash within `max_bits` of a new one. Hashes are split into
-    `max_bits + 1` bands: two hashes that close agree exactly on at least one band
-    (pigeonhole), so only same-band candidates are compared."""
+def thumbnail(image: Image.Image) -> np.ndarray:
+    """16x16 RGB of the centre square, for the pixel-level check of hash candidates."""
+    small = image.resize((16, 16), Image.Resampling.BOX, box=center_square(*image.size))
+    return np.asarray(small, dtype=np.int16)
 
-    def __init__(self, max_bits: int):
+
+class NearDuplicateIndex:
+    """Finds a kept cover that is a near copy of a new one: its dHash within `max_bits`
+    AND every pixel of its 16x16 thumbnail within `max_pixel_diff` (0-255). The largest
+    difference, not the mean: two mostly-blank covers with different small drawings or
+    a different tint are not copies (re-encoded copies stay within about 10).
+
+    Hashes are split into `max_bits + 1` bands: two hashes that close agree exactly on at
+    least one band (pigeonhole), so only same-band candidates are compared."""
+
+    def __init__(self, max_bits: int, max_pixel_diff: int = 24):
         self.max_bits = max_bits
+        self.max_pixel_diff = max_pixel_diff
         self.bands = max_bits + 1
         self.width = 64 // self.bands
-        self.buckets: list[dict[int, list[tuple[int, int]]]] = [{} for _ in range(self.bands)]
+        self.buckets: list[dict[int, list[int]]] = [{} for _ in range(self.bands)]
+        self.hashes: list[int] = []
+        self.thumbs: list[np.ndarray | None] = []
 
     def _band_values(self, value: int) -> list[int]:
         mask = (1 << self.width) - 1
         return [(value >> (b * self.width)) & mask for b in range(self.bands)]
 
-    def find(self, value: int) -> int | None:
+    def find(self, value: int, thumb: np.ndarray | None = None) -> int | None:
         for band, key in enumerate(self._band_values(value)):
-            for other, owner in self.buckets[band].get(key, ()):
-                if (value ^ other).bit_count() <= self.max_bits:
+            for owner in self.buckets[band].get(key, ()):
+                if (value ^ self.hashes[owner]).bit_count() > self.max_bits:
+                    continue
+                other = self.thumbs[owner]
+                if thumb is None or other is None or np.abs(thumb - other).max() <= self.max_pixel_diff:
                     return owner
         return None
 
-    def add(self, value: int, owner: int) -> None:
+    def add(self, value: int, thumb: np.ndarray | None = None) -> int:
+        """Keep a cover; returns its index (what `find` answers for its copies)."""
+        owner = len(self.hashes)
+        self.hashes.append(value)
+        self.thumbs.append(thumb)
         for band, key in enumerate(self._band_values(value)):
-            self.buckets[band].setdefault(key, []).append((value, owner))
+            self.buckets[band].setdefault(key, []).append(owner)
+        return owner
 
 
 # --- a whole dataset ------------------------------------------------------------------
@@ -247,13 +269,13 @@ def _scan_images(records, load_image, config, report, track) -> tuple[dict[str, 
         by_sha[sha] = key
         sha_of[key] = sha
         if index is not None:
-            value = dhash(image)
-            twin = index.find(value)
+            value, thumb = dhash(image), thumbnail(image)
+            twin = index.find(value, thumb)
             if twin is not None:
                 canonical[key] = kept[twin]
                 report.near_duplicates += 1
                 continue
-            index.add(value, len(kept))
+            index.add(value, thumb)
         kept.append(key)
         canonical[key] = key
     return canonical, sha_of
