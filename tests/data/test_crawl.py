@@ -179,3 +179,15 @@ def test_spotify_audio_features_are_used_when_the_app_has_access(servers, tmp_pa
     shares = {src for it in ShardedDataset(path).items for src in it.feature_sources.values()}
     assert "spotify-audio-features" in shares
     assert recco.count(r"/v1/audio-features") == 1  # only for tracks Spotify had no features for
+
+
+def test_crawled_dataset_trains_with_the_training_cli(servers, tmp_path):
+    from training import checkpoint
+    from training.cli import main as train
+
+    path, _ = crawl(servers, tmp_path, "ds")
+    run = tmp_path / "run"
+    assert train(["--config", "smoke", "--data", str(path), "--out", str(run), "--set", 'model.kind="acgan"', "--progress", "off"]) == 0
+    _, meta = checkpoint.load_generator(run / "checkpoints" / "ckpt-000004.pt")
+    assert meta.kind == "acgan" and meta.resolution == 32
+    assert meta.dataset["count"] == 9 and meta.dataset["content_hash"] == ShardedDataset(path).content_hash
