@@ -7,6 +7,10 @@ the batch axis symbolic, emits opset 20 (onnxruntime 1.31 runs up to 23) and, wi
 works but is deprecated, capped at opset 17 and loses the static height/width. Either
 exporter can have bugs, which is why every export is compared with torch numerically.
 
+Speed: nearest-upsample + 3x3 conv pairs are exported as equivalent sub-pixel convs
+(export/upconv.py), 2.25x fewer multiply-adds; parity is checked against the unmodified
+generator.
+
 The uint8 conversion ((x + 1) * 127.5, round half to even, clamp to [0, 255], NCHW ->
 NHWC) is part of the graph, so every consumer gets display-ready RGB and none repeats it.
 """
@@ -43,6 +47,7 @@ from export.parity import (
     check_dynamic_batch,
     check_parity,
 )
+from export.upconv import fuse_upsample_conv
 from training.checkpoint import CheckpointError, GeneratorMeta, load_generator
 
 log = logging.getLogger(__name__)
@@ -59,13 +64,15 @@ def to_uint8_nhwc(images: torch.Tensor) -> torch.Tensor:
 
 
 class CoverGraph(nn.Module):
-    """What the ONNX file computes: the generator, optionally in fp16 (float32 inputs are
-    cast inside, so callers never change), then the uint8 image (or, for parity checks,
-    the raw [-1, 1] float output)."""
+    """What the ONNX file computes: the generator (by default with its upsample + conv
+    pairs rewritten as sub-pixel convs, see export/upconv.py), optionally in fp16 (float32
+    inputs are cast inside, so callers never change), then the uint8 image (or, for
+    parity checks, the raw [-1, 1] float output). The generator passed in is not changed."""
 
-    def __init__(self, generator: nn.Module, *, quantise: bool = True, half: bool = False):
+    def __init__(self, generator: nn.Module, *, quantise: bool = True, half: bool = False, fuse: bool = True):
         super().__init__()
-        self.generator = copy.deepcopy(generator).half() if half else generator
+        network = fuse_upsample_conv(generator)[0] if fuse else copy.deepcopy(generator)
+        self.generator = network.half() if half else network
         self.quantise = quantise
         self.half = half
 
@@ -164,9 +171,10 @@ def _build_variant(
     check_dynamic_batch(model, source)
     float_model = to_onnx(CoverGraph(generator, quantise=False, half=half), conditional, meta.z_dim, meta.c_dim)
     image_bytes = model.SerializeToString()
+    # The references are the generator exactly as trained: no rewrite, fp32.
     report = check_parity(
-        CoverGraph(generator, quantise=False),
-        CoverGraph(generator),
+        CoverGraph(generator, quantise=False, fuse=False),
+        CoverGraph(generator, fuse=False),
         float_model.SerializeToString(),
         image_bytes,
         z_dim=meta.z_dim,

@@ -53,6 +53,8 @@ def test_graph_contract_dynamic_batch_and_uint8_image(exported, kind):
     (image,) = model.graph.output
     assert image.name == "image" and image.type.tensor_type.elem_type == onnx.TensorProto.UINT8
     assert [d.dim_value for d in image.type.tensor_type.shape.dim[1:]] == [RESOLUTION, RESOLUTION, 3]
+    ops = {node.op_type for node in model.graph.node}
+    assert "Resize" not in ops and "DepthToSpace" in ops  # upsample + conv went out as sub-pixel convs
 
 
 @pytest.mark.parametrize("kind", ["unconditional", "acgan"])
