@@ -4,7 +4,8 @@ JPEGs and resizing them every step, as a naive loader would.
 
     .venv/bin/python benchmarks/loader_throughput.py --data data/covers --jpegs /work/shared/data/covers-256
 
-Without --data/--jpegs it builds a synthetic set of 512 generated 256 px covers first.
+Without --data/--jpegs it builds a synthetic set of 512 generated 256 px covers first
+(run it from the repository root with PYTHONPATH=. for the cover generator in tests/fakes).
 """
 
 from __future__ import annotations
