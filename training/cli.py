@@ -18,6 +18,8 @@ import os
 import sys
 from pathlib import Path
 
+import torch.distributed as dist
+
 from training import checkpoint as ckpt
 from training.checkpoint import CheckpointError
 from training.config import ConfigError, config_from_dict, load_config, merge, parse_assignment
@@ -106,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("albumgan-train: aborted without saving", file=sys.stderr)
         return 130
+    finally:
+        if dist.is_initialized():
+            dist.destroy_process_group()
     if result.reason == "interrupted":
         print(f"albumgan-train: interrupted at step {result.step}; resume with --resume --out {args.out}", file=sys.stderr)
         return 130
