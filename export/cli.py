@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
+    for chatty in ("onnxscript", "onnx_ir"):  # per-pass INFO lines from the ONNX optimiser
+        logging.getLogger(chatty).setLevel(logging.WARNING)
     # Imported here so that `--help` and argument errors answer without loading torch.
     from export.onnx_export import export_checkpoint
 
