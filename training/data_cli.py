@@ -4,6 +4,7 @@
         --resolution 64 --resolution 128
     albumgan-data import IMAGES_DIR [--metadata table.csv|json] --out DATASET
     albumgan-data stats DATASET
+    albumgan-data split DATASET --holdout 100 --train-out TRAIN --holdout-out HELD
 
 Exit codes: 0 done, 2 bad input, 69 a service is unavailable, 75 rate limited (state
 saved: run the same command again after the time printed).
@@ -24,6 +25,7 @@ from training.data.crawl import DEFAULT_PROVIDERS, CrawlConfig, Crawler
 from training.data.crawl_state import CrawlState
 from training.data.format import DatasetError, ShardedDataset
 from training.data.importer import ImportConfig, import_images
+from training.data.split import split_dataset
 from training.sources import (
     ProviderChain,
     RateLimited,
@@ -92,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
     stats = commands.add_parser("stats", help="counts, feature distributions, missing rates, providers")
     stats.add_argument("dataset", type=Path)
     stats.set_defaults(run=_stats)
+
+    split = commands.add_parser("split", help="hold out real covers the model never trains on")
+    split.add_argument("dataset", type=Path)
+    split.add_argument("--holdout", type=int, required=True, help="number of items to hold out")
+    split.add_argument("--train-out", type=Path, required=True)
+    split.add_argument("--holdout-out", type=Path, required=True)
+    split.add_argument("--seed", type=int, default=0)
+    split.add_argument("--overwrite", action="store_true")
+    split.set_defaults(run=_split)
     return parser
 
 
@@ -165,6 +176,12 @@ def _print_report(path: Path, report: BuildReport) -> None:
     print(f"wrote {path}: {report.summary()}")
     for reason, example in sorted(report.reject_examples.items()):
         print(f"  rejected ({reason}), e.g. {example}")
+
+
+def _split(args) -> int:
+    train, held = split_dataset(args.dataset, args.holdout, args.train_out, args.holdout_out, seed=args.seed, overwrite=args.overwrite)
+    print(f"wrote {train} ({len(ShardedDataset(train))} items) and {held} ({len(ShardedDataset(held))} items)")
+    return 0
 
 
 def _stats(args) -> int:
