@@ -1,0 +1,96 @@
+"""The evaluation pipeline end to end on a tiny dataset: metrics computed, the real-feature
+cache hit on the second run, hold-out splits, and FID against itself ~0 / against noise large."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from tests.eval.conftest import COVERS, RESOLUTION, make_checkpoint
+from training.data.format import ShardedDataset
+from training.metrics.evaluate import EvalConfig, EvalError, evaluate
+from training.metrics.samplers import SamplerInfo, open_sampler
+
+N = 24
+
+
+class ReplaySampler:
+    """A "model" that returns the dataset's own covers (seed i -> cover i), or uniform noise."""
+
+    def __init__(self, root, noise: bool = False):
+        self.dataset = ShardedDataset(root)
+        self.noise = noise
+        self.info = SamplerInfo(kind="unconditional", format="test", path=str(root), resolution=self.dataset.resolution,
+                                z_dim=4, latent_prior="normal", schema=None, step=0, name="replay")
+        self.calls = 0
+
+    def generate(self, z, labels=None, mask=None):
+        self.calls += 1
+        start = (self.calls - 1) * len(z)
+        if self.noise:
+            return np.random.default_rng(self.calls).integers(0, 256, (len(z), *self.dataset.image(0).shape), dtype=np.uint8)
+        return self.dataset.batch(np.arange(start, start + len(z)) % len(self.dataset))
+
+
+def test_checkpoint_pipeline_computes_metrics_and_hits_the_cache(tmp_path, covers, extractor):
+    sampler = open_sampler(make_checkpoint(tmp_path / "g.pt", "unconditional"))
+    config = EvalConfig(n=N, kid_subsets=10, cache_dir=tmp_path / "cache", out_dir=tmp_path / "out", progress=False)
+    seen = extractor.images_seen
+    first = evaluate(sampler, covers, config, extractor=extractor)
+    assert extractor.images_seen - seen == COVERS + N
+    assert first["protocol"]["reference"]["features_cached"] is False
+    assert first["protocol"]["resize"] == f"{RESOLUTION}px -> bilinear 299px"
+    assert first["protocol"]["n_generated"] == N and first["protocol"]["reference"]["count"] == COVERS
+    assert np.isfinite(first["fid"]["value"]) and first["fid"]["value"] > 0
+    assert set(first["kid"]) >= {"mean", "std", "subsets", "subset_size"} and first["kid"]["subset_size"] == N
+    assert first["memorisation"]["generated"]["n"] == N and "steering" not in first
+    assert first["summary"]["fid"] == round(first["fid"]["value"], 2)
+    on_disk = json.loads((tmp_path / "out" / "eval.json").read_text())
+    assert on_disk["fid"] == first["fid"] and on_disk["kid"] == first["kid"]
+    for name in ("samples.png", "closest-pairs.png"):
+        assert (tmp_path / "out" / name).is_file()
+
+    seen = extractor.images_seen
+    second = evaluate(sampler, covers, config, extractor=extractor)
+    assert extractor.images_seen - seen == N  # generated only: real features came from the cache
+    assert second["protocol"]["reference"]["features_cached"] is True
+    assert second["fid"]["value"] == pytest.approx(first["fid"]["value"], rel=1e-4)  # same seeds, same images
+
+
+def test_fid_of_the_covers_against_themselves_is_zero_and_against_noise_large(tmp_path, covers, extractor):
+    config = EvalConfig(n=COVERS, metrics=("fid", "kid", "memorisation"), kid_subsets=10,
+                        cache_dir=tmp_path / "cache", progress=False)
+    itself = evaluate(ReplaySampler(covers), covers, config, extractor=extractor)
+    noise = evaluate(ReplaySampler(covers, noise=True), covers, config, extractor=extractor)
+    assert itself["fid"]["value"] == pytest.approx(0.0, abs=1e-2)
+    assert noise["fid"]["value"] > 100
+    assert noise["kid"]["mean"] > 10 * abs(itself["kid"]["mean"]) + 0.01
+    # A model that replays its training covers is caught, whatever its FID.
+    assert itself["memorisation"]["suspected_copies"] == COVERS and itself["memorisation"]["passed"] is False
+    assert noise["memorisation"]["suspected_copies"] == 0 and noise["memorisation"]["passed"] is True
+
+
+def test_holdout_id_list_splits_the_reference(tmp_path, covers, extractor):
+    held_ids = [f"cover-{k:03d}" for k in (1, 5, 9, 13, 17, 21)]
+    holdout = tmp_path / "holdout.txt"
+    holdout.write_text("# not trained on\n" + "\n".join(held_ids) + "\n")
+    config = EvalConfig(n=N, kid_subsets=5, holdout=holdout, cache_dir=tmp_path / "cache", progress=False)
+    report = evaluate(ReplaySampler(covers), covers, config, extractor=extractor)
+    assert report["protocol"]["reference"]["count"] == COVERS - len(held_ids)
+    assert report["protocol"]["holdout"]["count"] == len(held_ids)
+    assert report["memorisation"]["real_unseen"]["n"] == len(held_ids)
+    assert "real_floor" in report["fid"] and "real_floor" in report["kid"]
+    # The replayed held-out covers were never in the reference: not copies of training covers.
+    assert report["memorisation"]["suspected_copies"] == N - N * len(held_ids) // COVERS
+    assert {p["training_id"] for p in report["memorisation"]["closest_pairs"]}.isdisjoint(held_ids)
+
+    holdout.write_text("cover-001\nno-such-cover\n")
+    with pytest.raises(EvalError, match="1 ids are not in"):
+        evaluate(ReplaySampler(covers), covers, config, extractor=extractor)
+
+
+def test_steering_is_refused_for_an_unconditional_model(tmp_path, covers, extractor):
+    with pytest.raises(EvalError, match="conditional"):
+        evaluate(ReplaySampler(covers), covers, EvalConfig(n=4, metrics=("steering",), progress=False), extractor=extractor)

@@ -1,0 +1,155 @@
+"""What the evaluation samples from: a training checkpoint or an exported ONNX file, behind one
+small interface, so every metric sees the same uint8 NHWC covers the bot would show.
+
+`plan_generation` fixes the whole sample up front (one seed per image, and for a conditional
+model one label row per image drawn from the dataset), so any image can be re-made later
+(closest-pair grids) without holding thousands of images in memory.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Protocol
+
+import numpy as np
+
+from training.labels import LabelSchema
+from training.latent import latents_from_seeds
+
+SEED_STRIDE = 1 << 32  # seed k's images use latent seeds k * 2^32 + i: runs with other seeds never overlap
+
+
+class ModelLoadError(ValueError):
+    """A model path that is missing, corrupt or not an albumgan generator."""
+
+
+@dataclass(frozen=True)
+class SamplerInfo:
+    kind: str  # "unconditional" | "acgan"
+    format: str  # "checkpoint" | "onnx"
+    path: str
+    resolution: int
+    z_dim: int
+    latent_prior: str
+    schema: LabelSchema | None
+    step: int
+    name: str
+    dataset: dict = field(default_factory=dict)
+
+    @property
+    def conditional(self) -> bool:
+        return self.kind == "acgan"
+
+    def to_dict(self) -> dict:
+        return {
+            "path": self.path, "format": self.format, "name": self.name, "kind": self.kind,
+            "step": self.step, "resolution": self.resolution, "z_dim": self.z_dim,
+            "latent_prior": self.latent_prior, "dataset_content_hash": self.dataset.get("content_hash"),
+        }
+
+
+class Sampler(Protocol):
+    info: SamplerInfo
+
+    def generate(self, z: np.ndarray, labels: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
+        """uint8 (n, res, res, 3) RGB for float32 z (n, z_dim) and, if conditional, labels/mask (n, c)."""
+
+
+class CheckpointSampler:
+    def __init__(self, path: Path):
+        import torch
+
+        from export.onnx_export import to_uint8_nhwc
+        from training.checkpoint import CheckpointError, load_generator
+
+        try:
+            self._generator, meta = load_generator(path)
+        except CheckpointError as exc:
+            raise ModelLoadError(str(exc)) from exc
+        self._torch = torch
+        self._to_uint8 = to_uint8_nhwc
+        self.info = SamplerInfo(
+            kind=meta.kind, format="checkpoint", path=str(path), resolution=meta.resolution,
+            z_dim=meta.z_dim, latent_prior=meta.latent_prior, schema=meta.label_schema,
+            step=meta.step, name=path.stem, dataset=meta.dataset,
+        )
+
+    def generate(self, z, labels=None, mask=None):
+        torch = self._torch
+        with torch.inference_mode():
+            cond = {} if labels is None else {"labels": torch.from_numpy(labels), "mask": torch.from_numpy(mask)}
+            images = self._generator(torch.from_numpy(np.ascontiguousarray(z, np.float32)), **cond)
+            return self._to_uint8(images).numpy()
+
+
+class OnnxSampler:
+    def __init__(self, path: Path):
+        from bot.engine import Engine, ModelError
+
+        try:
+            self._engine = Engine.load(path, device="cpu")
+        except ModelError as exc:
+            raise ModelLoadError(str(exc)) from exc
+        info = self._engine.info
+        self.info = SamplerInfo(
+            kind=info.kind, format="onnx", path=str(path), resolution=info.resolution,
+            z_dim=info.z_dim, latent_prior=info.latent_prior, schema=info.schema,
+            step=info.step, name=f"{info.name} v{info.version}", dataset=info.dataset,
+        )
+
+    def generate(self, z, labels=None, mask=None):
+        return self._engine.run(z, labels, mask)
+
+
+def open_sampler(path: str | os.PathLike) -> Sampler:
+    """A checkpoint (`.pt`) or an ONNX file (`.onnx`); ModelLoadError with one line otherwise."""
+    path = Path(path)
+    if not path.is_file():
+        raise ModelLoadError(f"model {path} does not exist")
+    if path.suffix == ".onnx":
+        return OnnxSampler(path)
+    return CheckpointSampler(path)
+
+
+@dataclass(frozen=True)
+class GenerationPlan:
+    seeds: np.ndarray  # (n,) latent seeds
+    labels: np.ndarray | None  # (n, c) requested condition rows, conditional models only
+    mask: np.ndarray | None
+    rows: np.ndarray | None = None  # (n,) which label row each condition was drawn from
+
+    def __len__(self) -> int:
+        return len(self.seeds)
+
+
+def plan_generation(info: SamplerInfo, n: int, seed: int, label_rows: tuple[np.ndarray, np.ndarray] | None = None) -> GenerationPlan:
+    """`n` images; a conditional model gets label rows drawn (with replacement) from `label_rows`,
+    the dataset's encoded (labels, mask), so conditions follow the data's joint distribution."""
+    if n < 1:
+        raise ValueError("the number of generated images must be at least 1")
+    seeds = np.arange(n, dtype=np.int64) + seed * SEED_STRIDE
+    if not info.conditional:
+        return GenerationPlan(seeds, None, None)
+    if label_rows is None or not len(label_rows[0]):
+        raise ValueError("a conditional model needs dataset label rows to sample conditions from")
+    labels, mask = label_rows
+    if labels.shape[1] != len(info.schema):
+        raise ValueError(f"the dataset has {labels.shape[1]} features, the model {len(info.schema)}")
+    rows = np.random.default_rng(seed).integers(0, len(labels), n)
+    return GenerationPlan(seeds, labels[rows].astype(np.float32), mask[rows].astype(np.float32), rows)
+
+
+def generate_batches(sampler: Sampler, plan: GenerationPlan, batch_size: int = 32, indices: np.ndarray | None = None) -> Iterator[np.ndarray]:
+    """uint8 NHWC batches of the plan's images (all, or those at `indices`, in that order)."""
+    indices = np.arange(len(plan)) if indices is None else np.asarray(indices)
+    info = sampler.info
+    for start in range(0, len(indices), batch_size):
+        rows = indices[start:start + batch_size]
+        z = latents_from_seeds([int(s) for s in plan.seeds[rows]], info.z_dim, info.latent_prior)
+        if plan.labels is None:
+            yield sampler.generate(z)
+        else:
+            yield sampler.generate(z, plan.labels[rows], plan.mask[rows])
