@@ -29,16 +29,18 @@ def test_ranks_take_disjoint_slices_of_the_global_batch():
         EpochSampler(12, 5, seed=1, world_size=2)
 
 
-@pytest.mark.parametrize("resident_mb", [1024, 0])
-def test_loader_batches_match_the_dataset_with_flips(synthetic_dataset, resident_mb):
+@pytest.mark.parametrize("resident_mb, channels_last", [(1024, False), (0, True)])
+def test_loader_batches_match_the_dataset_with_flips(synthetic_dataset, resident_mb, channels_last):
     dataset = ShardedDataset(synthetic_dataset, 16)
-    loader = BatchLoader(dataset, 8, torch.device("cpu"), seed=2, cache_on_device_mb=resident_mb)
+    loader = BatchLoader(dataset, 8, torch.device("cpu"), seed=2, cache_on_device_mb=resident_mb, channels_last=channels_last)
     reference = EpochSampler(len(dataset), 8, seed=2)
     for _ in range(3):
         images, labels, mask = loader.next()
         indices, flips = reference.next()
         assert images.shape == (8, 3, 16, 16) and images.dtype == torch.float32
         assert images.min() >= -1 and images.max() <= 1
+        layout = torch.channels_last if channels_last else torch.contiguous_format
+        assert images.is_contiguous(memory_format=layout)
         expected = dataset.batch(indices).astype(np.float32) / 127.5 - 1
         expected[flips] = expected[flips][:, :, ::-1]
         assert np.allclose(images.permute(0, 2, 3, 1).numpy(), expected, atol=1e-6)
