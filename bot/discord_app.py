@@ -229,6 +229,7 @@ class CoverBotMixin:
         self._idle = asyncio.Event()
         self._idle.set()
         self._draining = False
+        self._drained: asyncio.Task | None = None
         self._add_commands()
 
     def _add_commands(self) -> None:
@@ -351,13 +352,23 @@ class CoverBotMixin:
             await report_incident(interaction, exc)
 
     async def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
-        """Refuse new work, let in-flight interactions finish, then close the service."""
+        """Refuse new work, let in-flight interactions finish, then close the service.
+        Idempotent: `close()` drains too, whoever calls it first."""
         self._draining = True
+        if self._drained is None:
+            self._drained = asyncio.ensure_future(self._drain(timeout))
+        await asyncio.shield(self._drained)
+
+    async def _drain(self, timeout: float) -> None:
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
             log.warning("shutdown: %d interactions still running after %.0f s", self._in_flight, timeout)
         await self.service.close()
+
+    async def close(self) -> None:
+        await self.drain()
+        await super().close()  # type: ignore[misc]
 
 
 class CoverBot(CoverBotMixin, discord.Client):
@@ -395,8 +406,7 @@ async def run_discord(config: BotConfig, service: Any) -> None:
             stopper.cancel()
             if not runner.done():
                 log.info("shutting down: finishing in-flight covers")
-            await bot.drain()
-            await bot.close()  # type: ignore[attr-defined]
+            await bot.close()  # type: ignore[attr-defined]  # drains first
             await runner  # login failures etc. surface here
     finally:
         for sig in (signal.SIGTERM, signal.SIGINT):
