@@ -1,0 +1,288 @@
+"""Load benchmark: many concurrent chat commands into the real bot and the real CoverService.
+
+A fake chat platform on 127.0.0.1 (the same fake the tests use) dispatches commands to the
+bot's real client; latency is measured from the moment the platform dispatches a command to
+the moment the bot's answer with the cover arrives back at the platform. Nothing is mocked
+between those two points: discord.py, the service, the queue, aiosqlite, onnxruntime.
+
+    python benchmarks/bot_load.py                      # 400 commands, 32 at once
+    python benchmarks/bot_load.py --requests 1000 --concurrency 64 --mix random=1,cover=1
+    python benchmarks/bot_load.py --rate 25            # open loop: 25 commands/s arrive
+
+Models come from --models (default models/, the shipped ones); when a file is missing an
+untrained generator of the same shape is exported into a temporary folder (needs torch).
+The fake platform runs in the same process and on the same cores as the bot, so its own
+work counts against the figures.
+
+The driver only knows the `Frontend` shape (start, send one command, wait for its answer),
+so a Slack frontend can be measured by adding one class.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Protocol
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bot.config import (  # noqa: E402
+    BotConfig,
+    DatabaseConfig,
+    DiscordConfig,
+    FeaturesConfig,
+    LimitsConfig,
+    ModelsConfig,
+    Secrets,
+    SpotifyConfig,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+# The shipped models' shape (training/configs/*-64.toml), for stand-ins when models/ is empty.
+STAND_IN = {"z_dim": 128, "resolution": 64, "width": 64}
+
+
+@dataclass
+class Outcome:
+    command: str
+    latency_s: float | None  # None: no answer before the deadline (lost)
+    ok: bool  # answered with a cover (not an error message)
+    answer: str = ""
+
+
+class Frontend(Protocol):
+    """A chat platform with the bot attached: one method per benchmark need."""
+
+    name: str
+
+    def session(self, service: Any) -> contextlib.AbstractAsyncContextManager[Frontend]: ...
+
+    async def command(self, name: str, options: dict[str, Any], user_id: str, timeout: float) -> Outcome: ...
+
+
+class DiscordFrontend:
+    """The fake Discord gateway + REST, and the real discord.py bot from bot.discord_app."""
+
+    name = "discord"
+
+    def __init__(self) -> None:
+        self.fake: Any = None
+
+    @contextlib.asynccontextmanager
+    async def session(self, service: Any) -> AsyncIterator[DiscordFrontend]:
+        from bot.discord_app import make_bot
+        from tests.fakes.discord import FakeDiscord
+
+        async with FakeDiscord() as fake:
+            with fake.patched():
+                self.fake = fake
+                bot = make_bot(service, DiscordConfig(), guild_ready_timeout=0)
+                runner = asyncio.create_task(bot.start(fake.token))
+                try:
+                    await fake.wait_identified()
+                    await bot.wait_until_ready()
+                    yield self
+                finally:
+                    await bot.close()  # drains in-flight work, closes the service
+                    with contextlib.suppress(asyncio.CancelledError):
+                        await runner
+
+    async def command(self, name: str, options: dict[str, Any], user_id: str, timeout: float) -> Outcome:
+        log = await self.fake.send_interaction(self.fake.slash_command(name, options, user_id=user_id))
+        try:
+            final = await log.wait_final(timeout)
+        except TimeoutError:
+            return Outcome(name, None, False)
+        ok = bool(final.files) and final.file("cover.png")[:4] == b"\x89PNG"
+        return Outcome(name, final.at - log.dispatched_at, ok, "" if ok else final.content)
+
+
+FRONTENDS = {"discord": DiscordFrontend}
+
+
+# --- the workload ----------------------------------------------------------------------
+
+
+def parse_mix(text: str) -> list[tuple[str, int]]:
+    mix = []
+    for part in text.split(","):
+        name, _, weight = part.partition("=")
+        if name not in ("random", "cover", "album"):
+            raise SystemExit(f"--mix: unknown command {name!r} (random, cover, album)")
+        mix.append((name, int(weight or 1)))
+    return mix
+
+
+def plan(mix: list[tuple[str, int]], total: int, track_ids: list[str], album_ids: list[str]):
+    """A deterministic interleaving of the mix; each command names a real track or album."""
+    cycle = [name for name, weight in mix for _ in range(weight)]
+    for i in range(total):
+        name = cycle[i % len(cycle)]
+        if name == "random":
+            yield name, {"seed": i}
+        elif name == "cover":
+            yield name, {"link": f"https://open.spotify.com/track/{track_ids[i % len(track_ids)]}"}
+        else:
+            yield name, {"link": f"https://open.spotify.com/album/{album_ids[i % len(album_ids)]}"}
+
+
+async def drive(frontend: Frontend, commands: list, *, concurrency: int, rate: float | None,
+                timeout: float) -> tuple[list[Outcome], float]:
+    """Closed loop (`concurrency` outstanding) or open loop (`rate` arrivals per second).
+    Every command comes from a different user, so per-user cooldowns do not throttle it:
+    this measures the bot, not its fairness rules."""
+    limit = asyncio.Semaphore(concurrency if rate is None else len(commands))
+
+    async def one(i: int, name: str, options: dict) -> Outcome:
+        async with limit:
+            return await frontend.command(name, options, user_id=str(10**17 + i), timeout=timeout)
+
+    started = time.perf_counter()
+    tasks = []
+    for i, (name, options) in enumerate(commands):
+        if rate is not None:
+            await asyncio.sleep(max(0.0, started + i / rate - time.perf_counter()))
+        tasks.append(asyncio.create_task(one(i, name, options)))
+    outcomes = await asyncio.gather(*tasks)
+    return list(outcomes), time.perf_counter() - started
+
+
+def report(outcomes: list[Outcome], wall_s: float, args: argparse.Namespace, models: str) -> str:
+    answered = [o for o in outcomes if o.latency_s is not None]
+    latencies = sorted(o.latency_s for o in answered)  # type: ignore[misc]
+    errors = [o for o in answered if not o.ok]
+
+    def pct(p: float) -> float:
+        return latencies[min(len(latencies) - 1, int(p * len(latencies)))] if latencies else float("nan")
+
+    lines = [
+        f"frontend={args.frontend} requests={len(outcomes)} concurrency={args.concurrency} "
+        f"rate={args.rate or 'closed-loop'} mix={args.mix} models={models}",
+        f"cpus={os.cpu_count()} python={platform.python_version()}",
+        f"commands/s: {len(answered) / wall_s:.1f}  (wall {wall_s:.1f} s)",
+        f"latency p50: {pct(0.50) * 1000:.0f} ms  p95: {pct(0.95) * 1000:.0f} ms  "
+        f"max: {(latencies[-1] if latencies else float('nan')) * 1000:.0f} ms  "
+        f"mean: {(statistics.fmean(latencies) if latencies else float('nan')) * 1000:.0f} ms",
+        f"lost: {len(outcomes) - len(answered)}  error answers: {len(errors)}",
+    ]
+    if errors:
+        lines.append(f"first error answer: {errors[0].answer[:200]!r}")
+    return "\n".join(lines)
+
+
+# --- models, upstream fakes, the service --------------------------------------------------
+
+
+def stand_in_model(folder: Path, kind: str) -> Path:
+    """An untrained generator of the shipped shape, exported the way real ones are: the
+    same ONNX graph and cost, only the weights are random."""
+    import torch
+
+    from export.onnx_export import export_checkpoint
+    from training.checkpoint import FORMAT, VERSION, save_checkpoint
+    from training.labels import DEFAULT_SCHEMA
+    from training.networks import Generator, generator_kwargs
+
+    torch.manual_seed(0)
+    c_dim = len(DEFAULT_SCHEMA) if kind == "acgan" else 0
+    generator = Generator(**STAND_IN, c_dim=c_dim)
+    state = {"kwargs": generator_kwargs(generator), "state": generator.state_dict()}
+    checkpoint = save_checkpoint(folder / f"{kind}.pt", {
+        "format": FORMAT, "version": VERSION, "kind": kind, "step": 0,
+        "generator": state, "generator_ema": state,
+        "meta": {"latent_prior": "normal",
+                 "label_schema": DEFAULT_SCHEMA.to_dict() if kind == "acgan" else None,
+                 "dataset": {"content_hash": "benchmark", "count": 0,
+                             "provenance": {"source": "untrained stand-in for benchmarks"}},
+                 "config": {}, "created": "2026-11-25T00:00:00+00:00"},
+    })
+    return export_checkpoint(checkpoint, folder / f"{kind}-stand-in-64.onnx")[0].path
+
+
+def find_models(models_dir: Path, scratch: Path) -> tuple[dict[str, Path], str]:
+    defaults = ModelsConfig()
+    wanted = {"unconditional": Path(defaults.unconditional).name, "acgan": Path(defaults.acgan).name}
+    found, label = {}, []
+    for kind, name in wanted.items():
+        path = models_dir / name
+        if path.is_file():
+            found[kind] = path
+            label.append(name)
+        else:
+            found[kind] = stand_in_model(scratch, kind)
+            label.append(f"{kind} untrained stand-in {STAND_IN}")
+    return found, "; ".join(label)
+
+
+def bench_config(scratch: Path, models: dict[str, Path], spotify: Any, recco: Any,
+                 workers: int) -> BotConfig:
+    return BotConfig(
+        models=ModelsConfig(unconditional=str(models["unconditional"]), acgan=str(models["acgan"])),
+        features=FeaturesConfig(providers=["reccobeats", "spotify-popularity"],
+                                reccobeats_base=recco.base_url, timeout_s=5.0),
+        spotify=SpotifyConfig(api_base=spotify.api_base, token_url=spotify.token_url, timeout_s=5.0),
+        limits=LimitsConfig(queue_size=1024, per_user_queued=3, cooldown_s=0.0, workers=workers),
+        database=DatabaseConfig(path=str(scratch / "bench.sqlite3")),
+        base_dir=str(scratch),
+    )
+
+
+async def run(args: argparse.Namespace) -> str:
+    from bot.service import CoverService
+    from tests.fakes.reccobeats import FakeReccoBeats
+    from tests.fakes.spotify import FakeSpotify, make_catalog
+
+    mix = parse_mix(args.mix)
+    with tempfile.TemporaryDirectory(prefix="bot-load-") as tmp:
+        scratch = Path(tmp)
+        models, label = await asyncio.to_thread(find_models, Path(args.models), scratch)
+        catalog = make_catalog(n_albums=20, tracks_per_album=8, seed=3)
+        async with FakeSpotify(catalog) as spotify, FakeReccoBeats(catalog) as recco:
+            config = bench_config(scratch, models, spotify, recco, args.workers)
+            secrets = Secrets(spotify_client_id=spotify.client_id,
+                              spotify_client_secret=spotify.client_secret)
+            service = CoverService.from_config(config, secrets=secrets)
+            frontend = FRONTENDS[args.frontend]()
+            async with frontend.session(service):
+                commands = list(plan(mix, args.requests + args.warmup, list(catalog.tracks),
+                                     [a.id for a in catalog.album_list]))
+                await drive(frontend, commands[: args.warmup], concurrency=args.concurrency,
+                            rate=None, timeout=args.timeout)
+                outcomes, wall_s = await drive(frontend, commands[args.warmup:],
+                                               concurrency=args.concurrency, rate=args.rate,
+                                               timeout=args.timeout)
+    return report(outcomes, wall_s, args, label)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--frontend", choices=sorted(FRONTENDS), default="discord")
+    parser.add_argument("--requests", type=int, default=400, help="timed commands")
+    parser.add_argument("--warmup", type=int, default=20, help="untimed commands first")
+    parser.add_argument("--concurrency", type=int, default=32, help="outstanding commands")
+    parser.add_argument("--rate", type=float, default=None,
+                        help="open loop: commands arriving per second (default: closed loop)")
+    parser.add_argument("--mix", default="random=1,cover=1", help="e.g. random=3,cover=1,album=1")
+    parser.add_argument("--workers", type=int, default=LimitsConfig().workers,
+                        help="[limits] workers for the service")
+    parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a command is lost")
+    parser.add_argument("--models", default=str(REPO / "models"))
+    args = parser.parse_args(argv)
+    if args.requests < 1 or args.concurrency < 1 or (args.rate is not None and args.rate <= 0):
+        parser.error("--requests, --concurrency and --rate must be positive")
+    print(asyncio.run(run(args)))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
