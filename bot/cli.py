@@ -166,6 +166,9 @@ def _run_about(args, config: BotConfig) -> int:
 def _run_serve(args, config: BotConfig) -> int:
     if not args.discord:
         raise UserError("choose a frontend: albumgan serve --discord")
+    if not Secrets.from_env().discord_token:
+        raise UserError("DISCORD_TOKEN is not set: create a bot at "
+                        "https://discord.com/developers/applications and export its token")
     missing = [config.path(p) for p in (config.models.unconditional, config.models.acgan)
                if not config.path(p).is_file()]
     if len(missing) == 2:

@@ -93,6 +93,7 @@ def test_about(config_file, capsys):
     (["random", "--seed", "seven"], 2, "'seven' is not a whole number"),
     (["cover", "spotify:track:6rqhFgbbKwnb9MLmUQDhG6"], 3, "no Spotify credentials"),
     (["serve"], 2, "choose a frontend"),
+    (["serve", "--discord"], 2, "DISCORD_TOKEN is not set"),
 ])
 def test_errors_are_one_friendly_line(config_file, capsys, argv, code, says):
     assert _exit_code(["--config", str(config_file), *argv]) == code

@@ -138,7 +138,7 @@ async def short_link_server():
                 text=f'<html><a href="https://open.spotify.com/track/{TRACK}?si=z">open</a></html>',
                 content_type="text/html")
         if path == "/spotify.link/slow":
-            await asyncio.sleep(5)
+            await asyncio.sleep(1.0)  # past the resolver's 0.5 s timeout
         raise web.HTTPNotFound()
 
     app = web.Application()
