@@ -87,7 +87,8 @@ def render_features_card(values: Mapping[str, float | None], *, title: str, subt
         draw.text((24, y), _fit(draw, line, small, WIDTH - 48), font=small, fill=MUTED)
         y += 30
     buffer = io.BytesIO()
-    image.save(buffer, format="PNG", optimize=True)
+    # optimize=True tries every filter: 4x the CPU for a 4% smaller file (bot_load benchmark)
+    image.save(buffer, format="PNG", compress_level=6)
     return buffer.getvalue()
 
 

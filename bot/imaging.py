@@ -37,5 +37,7 @@ def upscale(image: np.ndarray, size: int = DISPLAY_SIZE) -> Image.Image:
 def to_png(picture: Image.Image) -> bytes:
     """PNG bytes; the same picture always gives the same bytes (no timestamps)."""
     buffer = io.BytesIO()
-    picture.save(buffer, format="PNG", optimize=False, compress_level=6)
+    # Level 1: half the CPU of level 6 for ~10% more bytes on an upscaled cover; encoding
+    # is most of a cover's cost in the bot (benchmarks/bot_load.py).
+    picture.save(buffer, format="PNG", optimize=False, compress_level=1)
     return buffer.getvalue()
