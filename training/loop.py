@@ -12,6 +12,7 @@ writes checkpoints, samples and stats.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import json
 import logging
 import math
@@ -76,11 +77,6 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     memory_format = torch.channels_last if config.runtime.channels_last else torch.contiguous_format
 
-    # Dataset.
-    dataset = ShardedDataset(data_dir, config.model.resolution)
-    conditional = config.model.kind == "acgan"
-    dataset_meta = {"content_hash": dataset.content_hash, "count": len(dataset), "provenance": dataset.manifest.get("provenance", {})}
-
     # Starting point: a checkpoint to resume or fine-tune from.
     run_dir = Path(run_dir)
     ckpt_dir, sample_dir = run_dir / "checkpoints", run_dir / "samples"
@@ -92,14 +88,25 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         start = ckpt.load_checkpoint(path)
         if "training" not in start:
             raise TrainingError(f"{path} has no training state to resume (use --fine-tune)")
-        if start["meta"]["dataset"]["content_hash"] != dataset.content_hash:
-            raise TrainingError(f"{data_dir} is not the dataset {path} was trained on (use --fine-tune to switch)")
         log.info("resuming from %s (step %d)", path, start["step"])
     elif fine_tune is not None:
         start = ckpt.load_checkpoint(fine_tune)
         if start["kind"] != config.model.kind:
             raise TrainingError(f"{fine_tune} is a {start['kind']} model; the config asks for {config.model.kind}")
+        g, d = start["generator"]["kwargs"], start["critic"]["kwargs"]
+        model = dataclasses.replace(config.model, resolution=g["resolution"], z_dim=g["z_dim"], g_width=g["width"],
+                                    d_width=d["width"], latent_prior=start["meta"]["latent_prior"])
+        if model != config.model:
+            log.info("the model shape and latent prior come from %s: %s", fine_tune, model)
+        config = dataclasses.replace(config, model=model)
         log.info("fine-tuning from %s (step %d)", fine_tune, start["step"])
+
+    # Dataset.
+    dataset = ShardedDataset(data_dir, config.model.resolution)
+    conditional = config.model.kind == "acgan"
+    dataset_meta = {"content_hash": dataset.content_hash, "count": len(dataset), "provenance": dataset.manifest.get("provenance", {})}
+    if resume and start["meta"]["dataset"]["content_hash"] != dataset.content_hash:
+        raise TrainingError(f"{data_dir} is not the dataset the run was trained on (use --fine-tune to switch)")
 
     # Networks (same seed on every rank, so the copies start equal).
     torch.manual_seed(config.train.seed)

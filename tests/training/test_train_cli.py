@@ -107,9 +107,13 @@ def test_fine_tune_starts_fresh_from_the_weights(tmp_path, synthetic_dataset, ti
     assert train("--config", tiny_config(), "--data", synthetic_dataset, "--out", base) == 0
     style = make_dataset(tmp_path / "style", n=16, resolutions=(16,), seed=9)
     source = base / "checkpoints" / "ckpt-000004.pt"
-    assert train("--config", tiny_config(), "--data", style, "--out", tuned, "--fine-tune", source, "--steps", 1) == 0
+    # The model's shape and prior come from the checkpoint, whatever the config says.
+    other = tiny_config(prior="normal", name="other.toml")
+    assert train("--config", other, "--data", style, "--out", tuned, "--fine-tune", source, "--steps", 1,
+                 "--set", "model.g_width=16") == 0
     a, b = ckpt.load_checkpoint(source), ckpt.load_checkpoint(tuned / "checkpoints" / "ckpt-000001.pt")
     assert b["step"] == 1 and b["meta"]["dataset"]["count"] == 16
+    assert b["meta"]["latent_prior"] == "uniform" and b["meta"]["config"]["model"]["g_width"] == 8
     assert all(s["step"] == 1 for s in b["training"]["opt_G"]["state"].values())  # fresh optimiser
     for key, value in a["generator"]["state"].items():
         delta = (value - b["generator"]["state"][key]).abs().max().item()
