@@ -156,6 +156,9 @@ class VariationsButton(
     action, label, emoji = "variations", "Variations", "🔀"
 
 
+BUTTONS = (RerollButton, VariationsButton)
+
+
 def result_view(generation_id: int) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
     view.add_item(RerollButton(generation_id))
@@ -270,7 +273,7 @@ class CoverBotMixin:
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
-        self.add_dynamic_items(RerollButton, VariationsButton)  # type: ignore[attr-defined]
+        self.add_dynamic_items(*BUTTONS)  # type: ignore[attr-defined]
         await self.service.start()
         if self.settings.guild_ids:
             # Guild commands update at once; global ones can take an hour to appear.
@@ -281,6 +284,17 @@ class CoverBotMixin:
         else:
             await self.tree.sync()
         log.info("commands synced (%s)", self.settings.guild_ids or "global")
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        # discord.py drops clicks that match no registered item, and the user would see
+        # "This interaction failed": buttons from an older custom_id scheme, say.
+        if interaction.type is not discord.InteractionType.component:
+            return
+        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        if not any(b.__discord_ui_compiled_template__.fullmatch(custom_id) for b in BUTTONS):
+            await answer_privately(
+                interaction, "This button is from an older version of me; run the command again."
+            )
 
     async def handle_button(
         self, interaction: discord.Interaction, action: str, generation_id: int

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import logging
 import re
@@ -159,3 +160,16 @@ async def test_about_lists_models_privately(fake_discord, start_bot):
     final = await log.wait_final()
     assert final.kind == "callback" and final.ephemeral
     assert final.embeds[0]["title"] == "AlbumGAN"
+
+
+async def test_a_button_nobody_handles_still_gets_an_answer(fake_discord, start_bot):
+    service = StubService()
+    await start_bot(service)
+    first = await (await fake_discord.send_interaction(fake_discord.slash_command("random"))).wait_final()
+    legacy_id = "cover:reroll"  # an older custom_id scheme, no generation id
+    rows = [{"type": 1, "components": [{"type": 2, "style": 2, "label": "Reroll", "custom_id": legacy_id}]}]
+    old_message = dataclasses.replace(first, payload={**first.payload, "components": rows})
+    log = await fake_discord.send_interaction(fake_discord.button_click(legacy_id, message=old_message))
+    final = await log.wait_final()
+    assert final.ephemeral and "older version" in final.content
+    assert [c[0] for c in service.calls] == ["random"]
