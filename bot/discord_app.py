@@ -23,6 +23,7 @@ from typing import Any
 import discord
 from discord import app_commands
 
+from bot.cards import format_value
 from bot.config import BotConfig, DiscordConfig, Secrets
 from bot.types import CoverResult, FeatureReport, Requester, ServiceUnavailable, UserError
 from training.labels import DEFAULT_SCHEMA
@@ -46,17 +47,15 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def _format_feature(name: str, value: float) -> str:
-    spec = next((s for s in DEFAULT_SCHEMA.features if s.name == name), None)
-    if spec is None or (spec.low, spec.high) == (0, 1):
-        return f"{name} {value:.0%}" if spec is not None else f"{name} {value:g}"
-    unit = f" {spec.unit}" if spec.unit else ""
-    return f"{name} {value:.0f}{unit}"
-
-
 def features_summary(report: FeatureReport) -> str:
-    """One compact line of the features that conditioned the cover, plus what was missing."""
-    present = [_format_feature(n, v) for n, v in report.values.items() if v is not None]
+    """One compact line of the features that conditioned the cover, plus what was missing
+    (values formatted as on the features card)."""
+    specs = {spec.name: spec for spec in DEFAULT_SCHEMA.features}
+    present = [
+        f"{name} {format_value(specs[name], value)}"
+        for name, value in report.values.items()
+        if value is not None and name in specs
+    ]
     lines = [" · ".join(present) if present else "no audio features found"]
     if report.tracks_total > 1 or report.tracks_used != report.tracks_total:
         lines.append(f"averaged over {report.tracks_used} of {report.tracks_total} tracks")

@@ -63,7 +63,7 @@ async def test_cover_sends_features_card_and_summary(fake_discord, start_bot):
     (embed,) = final.embeds
     assert embed["thumbnail"]["url"] == "attachment://features.png"
     features = next(f["value"] for f in embed["fields"] if f["name"] == "Features")
-    assert "energy 80%" in features and "tempo 120 BPM" in features
+    assert "energy 0.80" in features and "tempo 120 BPM" in features
     assert "popularity unknown" in features
     assert service.calls[0][1] == link
 
