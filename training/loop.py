@@ -164,6 +164,8 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         sample_dir.mkdir(parents=True, exist_ok=True)
         write_json_atomic(run_dir / "config.json", {"config": config.to_dict(), "data": str(data_dir), "world_size": world})
+        if resume:
+            forget_stats_after(run_dir / "stats.jsonl", step)  # those steps are about to be redone
 
     # Fixed sample grid: seeded z and real label rows, so grids are comparable across steps.
     grid_z = torch.from_numpy(latents_from_seeds(list(range(config.train.grid)), G.z_dim, config.model.latent_prior)).to(device)
@@ -484,6 +486,12 @@ def _replace_atomically(path: Path, write) -> None:
 
 def write_json_atomic(path: Path, data: dict) -> None:
     _replace_atomically(path, lambda f: f.write(json.dumps(data, indent=2, sort_keys=True).encode()))
+
+
+def forget_stats_after(path: Path, step: int) -> None:
+    if path.is_file():
+        kept = [line for line in path.read_text().splitlines(keepends=True) if json.loads(line)["step"] <= step]
+        _replace_atomically(path, lambda f: f.write("".join(kept).encode()))
 
 
 def save_grid(images: torch.Tensor, path: Path) -> None:

@@ -100,6 +100,7 @@ def test_crash_mid_checkpoint_keeps_the_previous_one(tmp_path, synthetic_dataset
     assert ckpt.load_checkpoint(ckpt.latest_checkpoint(run / "checkpoints"))["step"] == 2
     assert train("--resume", "--out", run) == 0
     assert ckpt.load_checkpoint(run / "checkpoints" / "ckpt-000004.pt")["step"] == 4
+    assert [line["step"] for line in stats_lines(run)] == [1, 2, 3, 4]  # step 3-4 logged once
 
 
 def test_fine_tune_starts_fresh_from_the_weights(tmp_path, synthetic_dataset, tiny_config):
