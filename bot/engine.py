@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import ctypes
+import functools
 import hashlib
 import io
 import json
@@ -189,9 +190,10 @@ def parse_metadata(props: Mapping[str, str], source: str = "model") -> ModelInfo
 # Devices and threads.
 
 
+@functools.cache
 def cuda_device_count() -> int:
-    """GPUs the NVIDIA driver reports, asked quietly through libcuda; 0 when there is no
-    driver. Checked before offering onnxruntime the CUDA provider, which otherwise logs
+    """GPUs the NVIDIA driver reports, asked quietly through libcuda (once per process);
+    0 when there is no driver. Checked before offering onnxruntime the CUDA provider, which otherwise logs
     loud load errors on every CPU-only machine that has onnxruntime-gpu installed."""
     try:
         libcuda = ctypes.CDLL("libcuda.so.1")
