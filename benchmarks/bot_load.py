@@ -264,7 +264,7 @@ async def run(args: argparse.Namespace) -> str:
     return report(outcomes, wall_s, args, label)
 
 
-def main(argv: list[str] | None = None) -> int:
+def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--frontend", choices=sorted(FRONTENDS), default="discord")
     parser.add_argument("--requests", type=int, default=400, help="timed commands")
@@ -280,7 +280,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or (args.rate is not None and args.rate <= 0):
         parser.error("--requests, --concurrency and --rate must be positive")
-    print(asyncio.run(run(args)))
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    print(asyncio.run(run(parse_args(argv))))
     return 0
 
 
