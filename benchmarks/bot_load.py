@@ -168,7 +168,8 @@ def report(outcomes: list[Outcome], wall_s: float, args: argparse.Namespace, mod
     lines = [
         f"frontend={args.frontend} requests={len(outcomes)} concurrency={args.concurrency} "
         f"rate={args.rate or 'closed-loop'} mix={args.mix} models={models}",
-        f"cpus={os.cpu_count()} python={platform.python_version()}",
+        f"cpus={os.cpu_count()} python={platform.python_version()} "
+        f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}",
         f"commands/s: {len(answered) / wall_s:.1f}  (wall {wall_s:.1f} s)",
         f"latency p50: {pct(0.50) * 1000:.0f} ms  p95: {pct(0.95) * 1000:.0f} ms  "
         f"max: {(latencies[-1] if latencies else float('nan')) * 1000:.0f} ms  "
