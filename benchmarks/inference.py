@@ -102,14 +102,14 @@ def repeats_for(batch: int, repeats: int) -> int:
     return max(5, repeats // max(1, batch // 4))
 
 
-def bench(torch_fns: dict[str, Callable], ort_fn: Callable, kind: str, repeats: int, batches=BATCHES) -> dict:
-    """rows[batch][runtime] for each torch variant and onnxruntime, timed round-robin."""
+def bench(torch_fns: dict[str, Callable], ort_fns: dict[str, Callable], kind: str, repeats: int, batches=BATCHES) -> dict:
+    """rows[batch][runtime] for each torch and onnxruntime variant, timed round-robin."""
     rows = {}
     for batch in batches:
         feed = inputs(batch, kind)
         tensors = [torch.from_numpy(a) for a in feed]
         fns = {name: (lambda t=tensors, fn=fn: fn(*t)) for name, fn in torch_fns.items()}
-        fns["onnxruntime"] = lambda f=feed: ort_fn(*f)
+        fns.update({name: (lambda f=feed, fn=fn: fn(*f)) for name, fn in ort_fns.items()})
         times = interleaved(fns, repeats_for(batch, repeats))
         rows[batch] = {name: summarise(t, batch) for name, t in times.items()}
     return rows
@@ -173,7 +173,7 @@ def cuda_section(generator: Generator, model: Path, kind: str, repeats: int) -> 
             out = g(*[t.to(device, non_blocking=True) for t in tensors]).cpu()
             return out
 
-        rows = bench({"torch": torch.inference_mode()(torch_fn)}, engine.run, kind, repeats)
+        rows = bench({"torch": torch.inference_mode()(torch_fn)}, {"onnxruntime": engine.run}, kind, repeats)
         print_rows(f"GPU {label}: torch eager vs onnxruntime CUDA provider ({engine.info.provider})", rows)
 
 
@@ -206,13 +206,16 @@ def main(argv: list[str] | None = None) -> int:
                 + "; ".join(r.parity.summary() for r in exported)
             )
             engine = Engine.load(exported[0].path, device="cpu")
-            # "torch" is the generator as trained; "torch (sub-pixel)" runs the same rewrite
-            # the export applies, to show how much of the gap is the rewrite.
+            plain = export_checkpoint(checkpoint, Path(tmp) / "plain.onnx", subpixel=False)[0]
+            plain_engine = Engine.load(plain.path, device="cpu")
+            # "torch" is the generator as trained; "(sub-pixel)" runs the rewrite the export
+            # applies, "onnxruntime (plain)" an export without it: how much is the rewrite.
             torch_fns = {
                 "torch": torch.inference_mode()(CoverGraph(generator, fuse=False).eval()),
                 "torch (sub-pixel)": torch.inference_mode()(CoverGraph(generator).eval()),
             }
-            rows = bench(torch_fns, engine.run, args.kind, args.repeats)
+            ort_fns = {"onnxruntime": engine.run, "onnxruntime (plain)": plain_engine.run}
+            rows = bench(torch_fns, ort_fns, args.kind, args.repeats)
             print_rows(f"CPU: torch eager vs onnxruntime ({threads} threads)", rows)
             if args.sweep:
                 sweep(exported[0].path, args.kind, args.repeats)

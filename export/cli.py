@@ -24,6 +24,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fp16", action="store_true", help="also write NAME.fp16.onnx for GPU serving")
     p.add_argument("--eval-json", type=Path, help="JSON object of evaluation figures to embed")
     p.add_argument("--raw-weights", action="store_true", help="export the raw generator, not its EMA")
+    p.add_argument(
+        "--no-subpixel", action="store_true", help="keep upsample+conv as is (slower, smaller file)"
+    )
     p.add_argument("--tolerance", type=float, default=FP32_TOLERANCE, help="fp32 parity tolerance")
     p.add_argument("--fp16-tolerance", type=float, default=FP16_TOLERANCE, help="fp16 parity tolerance")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -65,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
             ema=not args.raw_weights,
             tolerance=args.tolerance,
             fp16_tolerance=args.fp16_tolerance,
+            subpixel=not args.no_subpixel,
         )
     except ExportError as exc:
         print(f"albumgan-export: error: {exc}", file=sys.stderr)

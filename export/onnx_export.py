@@ -156,12 +156,13 @@ def _build_variant(
     props: dict[str, str],
     *,
     half: bool,
+    subpixel: bool,
     tolerance: float,
     source: str,
 ) -> tuple[bytes, ParityReport]:
     """Export, describe, check (onnx.checker, dynamic batch, parity): the finished bytes."""
     conditional = meta.kind == "acgan"
-    model = to_onnx(CoverGraph(generator, half=half), conditional, meta.z_dim, meta.c_dim)
+    model = to_onnx(CoverGraph(generator, half=half, fuse=subpixel), conditional, meta.z_dim, meta.c_dim)
     model.producer_name = PRODUCER
     onnx.helper.set_model_props(model, props)
     try:
@@ -169,7 +170,8 @@ def _build_variant(
     except onnx.checker.ValidationError as exc:
         raise ExportError(f"{source}: onnx.checker rejected the graph: {str(exc).splitlines()[0]}") from exc
     check_dynamic_batch(model, source)
-    float_model = to_onnx(CoverGraph(generator, quantise=False, half=half), conditional, meta.z_dim, meta.c_dim)
+    float_graph = CoverGraph(generator, quantise=False, half=half, fuse=subpixel)
+    float_model = to_onnx(float_graph, conditional, meta.z_dim, meta.c_dim)
     image_bytes = model.SerializeToString()
     # The references are the generator exactly as trained: no rewrite, fp32.
     report = check_parity(
@@ -198,12 +200,14 @@ def export_checkpoint(
     ema: bool = True,
     tolerance: float = FP32_TOLERANCE,
     fp16_tolerance: float = FP16_TOLERANCE,
+    subpixel: bool = True,
 ) -> list[ExportedModel]:
     """Export a checkpoint's (EMA) generator to `out` (and, with fp16, `NAME.fp16.onnx`).
 
     All variants are built and checked in temporary files next to `out` first and moved
     into place only when every check passed; on any failure nothing at the target paths
-    changes and no temporary file is left behind."""
+    changes and no temporary file is left behind. `subpixel=False` exports upsample + conv
+    as they are (bigger FLOP count, smaller file)."""
     out = Path(out)
     if out.suffix != ".onnx":
         raise ExportError(f"output {out} must end in .onnx")
@@ -234,7 +238,9 @@ def export_checkpoint(
                 )
             except ModelError as exc:
                 raise ExportError(str(exc)) from exc
-            data, report = _build_variant(generator, meta, props, half=half, tolerance=tol, source=str(target))
+            data, report = _build_variant(
+                generator, meta, props, half=half, subpixel=subpixel, tolerance=tol, source=str(target)
+            )
             log.info("%s: %s", target, report.summary())
             tmp = _write_temp(out.parent, target.name, data)
             temps.append(tmp)

@@ -141,12 +141,14 @@ def test_cli_exports_with_eval_figures_and_reports_errors_in_one_line(tmp_path, 
     figures = tmp_path / "eval.json"
     figures.write_text(json.dumps({"kid": 0.05, "samples": 500}))
     out = tmp_path / "models" / "wgan.onnx"
-    assert export_main([str(checkpoint), "-o", str(out), "--name", "wgan-test", "--eval-json", str(figures)]) == 0
+    argv = [str(checkpoint), "-o", str(out), "--name", "wgan-test", "--eval-json", str(figures), "--no-subpixel"]
+    assert export_main(argv) == 0
     printed = capsys.readouterr().out
     assert f"wrote {out}" in printed and "fp32 parity" in printed
     info = Engine.load(out).info
     assert info.name == "wgan-test" and info.eval == {"kid": 0.05, "samples": 500}
     assert info.z_dim == Z_DIM
+    assert "Resize" in {node.op_type for node in onnx.load(out).graph.node}  # --no-subpixel kept upsample
 
     figures.write_text("[1, 2]")
     assert export_main([str(checkpoint), "-o", str(tmp_path / "x.onnx"), "--eval-json", str(figures)]) == 1
