@@ -3,8 +3,9 @@
     albumgan-eval MODEL --data DATASET [--n 5000] [--metrics fid,kid,memorisation,steering]
                   [--out DIR] [--holdout FILE|DIR] [--seed 0] [--cache-dir DIR]
 
-Writes DIR/eval.json (the report; `summary` is what export embeds) and PNGs (samples,
-closest pairs, feature sweeps), and prints every figure with its protocol. See docs/QUALITY.md.
+Writes DIR/eval.json (the full report), DIR/summary.json (the compact figures for
+`albumgan-export --eval-json`) and PNGs (samples, closest pairs, feature sweeps), and prints
+every figure with its protocol. See docs/QUALITY.md.
 """
 
 from __future__ import annotations
@@ -54,6 +55,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--backend", choices=BACKENDS, default="auto", help="feature network runtime (auto: onnxruntime if it works)")
     p.add_argument("--kid-subsets", type=_positive_int, default=DEFAULT_SUBSETS)
     p.add_argument("--kid-subset-size", type=_positive_int, default=DEFAULT_SUBSET_SIZE)
+    p.add_argument("--sweep-rows", type=_positive_int, default=4, help="latents per feature sweep picture (conditional models)")
     p.add_argument("--copy-threshold", type=float, default=DEFAULT_COPY_THRESHOLD, help="cosine distance below which a sample counts as a suspected copy")
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -69,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or Path(f"eval-{args.model.stem}")
     config = EvalConfig(
         n=args.n, seed=args.seed, metrics=args.metrics, batch_size=args.batch_size,
-        kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, copy_threshold=args.copy_threshold,
+        kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, copy_threshold=args.copy_threshold, sweep_seeds=args.sweep_rows,
         holdout=args.holdout, cache_dir=args.cache_dir, out_dir=out, backend=args.backend, progress=not args.no_progress,
     )
     try:
@@ -78,7 +80,8 @@ def main(argv: list[str] | None = None) -> int:
         sampler = open_sampler(args.model)
         report = evaluate(sampler, args.data, config)
     except (ModelLoadError, EvalError, DatasetError, FeatureError) as exc:
-        print(f"albumgan-eval: error: {exc}", file=sys.stderr)
+        # Some libraries' messages run to paragraphs (torch.load's); the first line says it.
+        print(f"albumgan-eval: error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 2
     for line in format_report(report):
         print(line)

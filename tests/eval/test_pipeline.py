@@ -8,12 +8,12 @@ import json
 import numpy as np
 import pytest
 
-from tests.eval.conftest import COVERS, RESOLUTION, make_checkpoint
+from tests.eval.conftest import COVERS, RESOLUTION, make_checkpoint, structured_covers, write_covers
 from training.data.format import ShardedDataset
 from training.metrics.evaluate import EvalConfig, EvalError, evaluate
 from training.metrics.samplers import SamplerInfo, open_sampler
 
-N = 24
+N = 16
 
 
 class ReplaySampler:
@@ -59,9 +59,9 @@ def test_checkpoint_pipeline_computes_metrics_and_hits_the_cache(tmp_path, cover
     assert second["fid"]["value"] == pytest.approx(first["fid"]["value"], rel=1e-4)  # same seeds, same images
 
 
-def test_fid_of_the_covers_against_themselves_is_zero_and_against_noise_large(tmp_path, covers, extractor):
+def test_fid_of_the_covers_against_themselves_is_zero_and_against_noise_large(covers, cache_dir, extractor):
     config = EvalConfig(n=COVERS, metrics=("fid", "kid", "memorisation"), kid_subsets=10,
-                        cache_dir=tmp_path / "cache", progress=False)
+                        cache_dir=cache_dir, progress=False)
     itself = evaluate(ReplaySampler(covers), covers, config, extractor=extractor)
     noise = evaluate(ReplaySampler(covers, noise=True), covers, config, extractor=extractor)
     assert itself["fid"]["value"] == pytest.approx(0.0, abs=1e-2)
@@ -72,23 +72,34 @@ def test_fid_of_the_covers_against_themselves_is_zero_and_against_noise_large(tm
     assert noise["memorisation"]["suspected_copies"] == 0 and noise["memorisation"]["passed"] is True
 
 
-def test_holdout_id_list_splits_the_reference(tmp_path, covers, extractor):
+def test_holdout_id_list_splits_the_reference(tmp_path, covers, cache_dir, extractor):
     held_ids = [f"cover-{k:03d}" for k in (1, 5, 9, 13, 17, 21)]
     holdout = tmp_path / "holdout.txt"
     holdout.write_text("# not trained on\n" + "\n".join(held_ids) + "\n")
-    config = EvalConfig(n=N, kid_subsets=5, holdout=holdout, cache_dir=tmp_path / "cache", progress=False)
+    config = EvalConfig(n=COVERS, kid_subsets=5, holdout=holdout, cache_dir=cache_dir, progress=False)
     report = evaluate(ReplaySampler(covers), covers, config, extractor=extractor)
     assert report["protocol"]["reference"]["count"] == COVERS - len(held_ids)
     assert report["protocol"]["holdout"]["count"] == len(held_ids)
     assert report["memorisation"]["real_unseen"]["n"] == len(held_ids)
     assert "real_floor" in report["fid"] and "real_floor" in report["kid"]
     # The replayed held-out covers were never in the reference: not copies of training covers.
-    assert report["memorisation"]["suspected_copies"] == N - N * len(held_ids) // COVERS
+    assert report["memorisation"]["suspected_copies"] == COVERS - len(held_ids)
     assert {p["training_id"] for p in report["memorisation"]["closest_pairs"]}.isdisjoint(held_ids)
 
     holdout.write_text("cover-001\nno-such-cover\n")
+    seen = extractor.images_seen
     with pytest.raises(EvalError, match="1 ids are not in"):
         evaluate(ReplaySampler(covers), covers, config, extractor=extractor)
+    assert extractor.images_seen == seen  # refused before any work
+
+
+def test_holdout_dataset_directory_is_the_unseen_set(tmp_path, covers, cache_dir, extractor):
+    unseen = write_covers(tmp_path / "unseen", structured_covers(4, RESOLUTION, seed=9))
+    config = EvalConfig(n=8, metrics=("memorisation",), holdout=unseen, cache_dir=cache_dir, progress=False)
+    report = evaluate(ReplaySampler(covers), covers, config, extractor=extractor)
+    assert report["protocol"]["reference"]["count"] == COVERS and report["protocol"]["holdout"]["kind"] == "dataset"
+    assert report["memorisation"]["real_unseen"]["n"] == 4
+    assert report["memorisation"]["suspected_copies"] == 8  # replayed training covers
 
 
 def test_steering_is_refused_for_an_unconditional_model(tmp_path, covers, extractor):

@@ -37,6 +37,7 @@ from training.metrics.storage import default_cache_dir, save_png, write_json
 log = logging.getLogger(__name__)
 
 REPORT_FORMAT = 1
+SUMMARY_FILE = "summary.json"  # the compact figures for `albumgan-export --eval-json`
 SAMPLE_GRID = 64
 
 
@@ -194,12 +195,40 @@ def split_holdout(dataset: ShardedDataset, ids_file: Path) -> tuple[np.ndarray, 
     return train, held
 
 
+@dataclass
+class Reference:
+    train_index: np.ndarray
+    train_features: np.ndarray
+    holdout_features: np.ndarray | None
+    holdout: dict | None  # description for the report
+    cache_hit: bool
+
+
+def _reference(dataset: ShardedDataset, cache: RealFeatureCache, extractor: InceptionFeatures, config: EvalConfig, resolution: int) -> Reference:
+    """Real features of the reference (training) covers and of the hold-out, if any; the
+    hold-out is validated before any feature is extracted."""
+    path = Path(config.holdout) if config.holdout is not None else None
+    held_set = open_dataset(path, resolution) if path is not None and path.is_dir() else None
+    split = split_holdout(dataset, path) if path is not None and held_set is None else None
+    features, hit = cache.features(dataset, extractor, batch_size=config.batch_size, progress=config.progress)
+    if held_set is not None:
+        held_features, _ = cache.features(held_set, extractor, batch_size=config.batch_size, progress=config.progress)
+        desc = {"source": str(path), "kind": "dataset", "count": len(held_set), "content_hash": held_set.content_hash}
+        return Reference(np.arange(len(dataset)), features, held_features, desc, hit)
+    if split is not None:
+        train, held = split
+        return Reference(train, features[train], features[held], {"source": str(path), "kind": "id list", "count": len(held)}, hit)
+    return Reference(np.arange(len(dataset)), features, None, None, hit)
+
+
 def evaluate(sampler: Sampler, data: str | os.PathLike, config: EvalConfig, extractor: InceptionFeatures | None = None) -> dict:
     """Run the evaluation; returns the JSON-ready report (also written to out_dir/eval.json)."""
     started = time.perf_counter()
     info = sampler.info
     metrics = resolve_metrics(config.metrics, info.conditional)
     dataset = open_dataset(data, info.resolution)
+    if len(dataset) < 2:
+        raise EvalError(f"dataset {dataset.root} has {len(dataset)} covers; at least 2 are needed")
     if info.dataset.get("content_hash") not in (None, dataset.content_hash):
         log.warning("the model was trained on dataset %s, evaluating against %s",
                     info.dataset.get("content_hash"), dataset.content_hash)
@@ -209,21 +238,8 @@ def evaluate(sampler: Sampler, data: str | os.PathLike, config: EvalConfig, extr
     timings: dict[str, float] = {}
 
     t = time.perf_counter()
-    all_features, cache_hit = cache.features(dataset, extractor, batch_size=config.batch_size, progress=config.progress)
-    holdout_desc = None
-    holdout_features = None
-    train_index = np.arange(len(dataset))
-    if config.holdout is not None:
-        holdout_path = Path(config.holdout)
-        if holdout_path.is_dir():
-            held_set = open_dataset(holdout_path, info.resolution)
-            holdout_features, _ = cache.features(held_set, extractor, batch_size=config.batch_size, progress=config.progress)
-            holdout_desc = {"source": str(holdout_path), "kind": "dataset", "count": len(held_set), "content_hash": held_set.content_hash}
-        else:
-            train_index, held = split_holdout(dataset, holdout_path)
-            holdout_features = all_features[held]
-            holdout_desc = {"source": str(holdout_path), "kind": "id list", "count": len(held)}
-    train_features = all_features[train_index]
+    reference = _reference(dataset, cache, extractor, config, info.resolution)
+    train_index, train_features = reference.train_index, reference.train_features
     timings["real_features"] = time.perf_counter() - t
 
     try:
@@ -236,7 +252,7 @@ def evaluate(sampler: Sampler, data: str | os.PathLike, config: EvalConfig, extr
                                            desc="generated", progress=config.progress)
     timings["generate_and_features"] = time.perf_counter() - t
 
-    ctx = EvalContext(config, sampler, dataset, train_index, train_features, holdout_features, plan,
+    ctx = EvalContext(config, sampler, dataset, train_index, train_features, reference.holdout_features, plan,
                       generated_features, extractor)
     if config.out_dir is not None:
         grid = np.concatenate(list(generate_batches(sampler, plan, config.batch_size, np.arange(min(SAMPLE_GRID, len(plan))))))
@@ -258,10 +274,10 @@ def evaluate(sampler: Sampler, data: str | os.PathLike, config: EvalConfig, extr
                 "path": str(dataset.root),
                 "content_hash": dataset.content_hash,
                 "count": len(train_index),
-                "split": "all covers" if holdout_desc is None or holdout_desc["kind"] == "dataset" else "training split (hold-out excluded)",
-                "features_cached": cache_hit,
+                "split": "all covers" if reference.holdout is None or reference.holdout["kind"] == "dataset" else "training split (hold-out excluded)",
+                "features_cached": reference.cache_hit,
             },
-            "holdout": holdout_desc,
+            "holdout": reference.holdout,
         },
     }
     for name in metrics:
@@ -274,14 +290,20 @@ def evaluate(sampler: Sampler, data: str | os.PathLike, config: EvalConfig, extr
     report["timings_s"] = {k: round(v, 2) for k, v in timings.items()}
     if config.out_dir is not None:
         write_json(Path(config.out_dir) / "eval.json", report)
+        write_json(Path(config.out_dir) / SUMMARY_FILE, report["summary"])
     return report
 
 
 def summary(report: dict) -> dict:
     """The compact figures export embeds as model metadata (`albumgan.eval`)."""
     p = report["protocol"]
-    out = {"n": p["n_generated"], "resolution": p["resolution"], "reference_count": p["reference"]["count"],
-           "reference_hash": p["reference"]["content_hash"]}
+    ref = p["reference"]
+    out = {
+        "protocol": f"N={p['n_generated']} at {p['resolution']}px, {p['resize']}, TF-Inception pool3; "
+                    f"reference {ref['name']} ({ref['count']} covers, {ref['content_hash'][:12]})",
+        "n": p["n_generated"], "resolution": p["resolution"], "reference_count": ref["count"],
+        "reference_hash": ref["content_hash"],
+    }
     if "fid" in report:
         out["fid"] = round(report["fid"]["value"], 2)
     if "kid" in report:
