@@ -42,6 +42,21 @@ class PixelNorm(nn.Module):
         return x * torch.rsqrt(x.pow(2).mean(dim=1, keepdim=True) + 1e-8)
 
 
+class Upsample2x(nn.Upsample):
+    """Nearest-neighbour 2x upsampling (an nn.Upsample, so export can still fuse it with the
+    following conv). In NCHW it runs as a broadcast copy: torch's CPU `upsample_nearest2d`
+    kernel is ~4x slower there and was half of the generator's time."""
+
+    def __init__(self):
+        super().__init__(scale_factor=2.0, mode="nearest")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        channels_last = x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+        if channels_last or torch.compiler.is_compiling() or torch.onnx.is_in_onnx_export():
+            return super().forward(x)  # one Resize node in exported graphs; compilers fuse it
+        return x.unsqueeze(3).unsqueeze(5).expand(-1, -1, -1, 2, -1, 2).flatten(4, 5).flatten(2, 3)
+
+
 class Generator(nn.Module):
     def __init__(self, z_dim: int = 128, resolution: int = 64, width: int = 64, c_dim: int = 0):
         super().__init__()
@@ -60,13 +75,13 @@ class Generator(nn.Module):
             side *= 2
             out = channels_at(side, resolution, width)
             blocks += [
-                nn.Upsample(scale_factor=2, mode="nearest"),
+                Upsample2x(),
                 nn.Conv2d(channels, out, 3, padding=1),
                 PixelNorm(),
                 nn.LeakyReLU(0.2),
             ]
             channels = out
-        blocks += [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(channels, 3, 3, padding=1)]
+        blocks += [Upsample2x(), nn.Conv2d(channels, 3, 3, padding=1)]
         self.blocks = nn.Sequential(*blocks)
 
     def forward(

@@ -63,3 +63,13 @@ def test_wrong_input_shapes_rejected():
         g(torch.randn(2, 16), torch.zeros(2, 9))
     with pytest.raises(ValueError, match="images must have shape"):
         Critic(resolution=16, width=8)(torch.zeros(2, 3, 32, 32))
+
+
+@pytest.mark.parametrize("layout", [torch.contiguous_format, torch.channels_last])
+def test_upsample_is_nearest_neighbour(layout):
+    from torch.nn import functional as F
+
+    from training.networks import Upsample2x
+
+    x = torch.randn(2, 3, 4, 5).contiguous(memory_format=layout)
+    assert torch.equal(Upsample2x()(x), F.interpolate(x, scale_factor=2.0, mode="nearest"))
