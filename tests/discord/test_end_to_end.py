@@ -176,3 +176,15 @@ async def test_about_shows_the_loaded_models(fake_discord, start_bot, real_servi
     fields = final.embeds[0]["fields"]
     assert {f["name"].split()[0] for f in fields} == {"unconditional-16", "acgan-16"}
     assert all("16px" in f["value"] for f in fields)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32, "7; rm -rf /"])
+async def test_a_seed_discord_would_never_send_still_gets_an_answer(
+    fake_discord, start_bot, real_service, seed
+):
+    await start_bot(real_service)
+    log = await fake_discord.send_interaction(fake_discord.slash_command("random", {"seed": seed}))
+    final = await log.wait_final()
+    assert final.ephemeral and not final.files
+    assert "incident" not in final.content, final.content
+    assert "seed" in final.content.lower(), final.content
