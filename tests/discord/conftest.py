@@ -114,9 +114,10 @@ async def start_bot(fake_discord: FakeDiscord) -> AsyncIterator[BotStarter]:
     """Start bots (a restart is a second call); every one is closed at teardown."""
     running: list[tuple[CoverBotMixin, asyncio.Task]] = []
 
-    async def start(service: Any, **settings: Any) -> CoverBotMixin:
+    async def start(service: Any, *, client_options: dict | None = None, **settings: Any) -> CoverBotMixin:
         shards = settings.pop("shards", 1)
-        bot = make_bot(service, DiscordConfig(**settings), guild_ready_timeout=0)
+        options = {"guild_ready_timeout": 0, **(client_options or {})}
+        bot = make_bot(service, DiscordConfig(**settings), **options)
         task = asyncio.create_task(bot.start(fake_discord.token))  # type: ignore[attr-defined]
         running.append((bot, task))
         before = len(fake_discord.identifies)

@@ -154,6 +154,20 @@ async def test_reconnect_resumes_and_replays_missed_interactions(fake_discord, s
     assert final.file("cover.png")
 
 
+async def test_heartbeats_are_acked_and_a_zombie_connection_is_resumed(fake_discord, start_bot):
+    fake_discord.heartbeat_interval_ms = 50
+    await start_bot(StubService(), client_options={"heartbeat_timeout": 2.0})
+    await fake_discord.wait_until(lambda: fake_discord.heartbeats >= 4)
+    assert (len(fake_discord.identifies), len(fake_discord.resumes)) == (1, 0)
+
+    fake_discord.ack_heartbeats = False  # the edge stops answering: discord.py must notice
+    await fake_discord.wait_for_connections(2)
+    assert len(fake_discord.identifies) == 1 and len(fake_discord.resumes) == 1
+    fake_discord.ack_heartbeats = True
+    log = await fake_discord.send_interaction(fake_discord.slash_command("random"))
+    assert (await log.wait_final()).file("cover.png")
+
+
 async def test_about_lists_models_privately(fake_discord, start_bot):
     await start_bot(StubService())
     log = await fake_discord.send_interaction(fake_discord.slash_command("about"))

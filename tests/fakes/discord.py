@@ -209,6 +209,8 @@ class FakeDiscord:
         self.rest_calls: list[tuple[str, str]] = []
         self.identifies: list[dict[str, Any]] = []
         self.resumes: list[dict[str, Any]] = []
+        self.heartbeats = 0
+        self.ack_heartbeats = True  # False: a "zombie" connection that stops answering
         self.sessions: dict[int, GatewaySession] = {}  # shard id -> current session
         self.interactions: dict[str, InteractionLog] = {}  # token -> log
         self._connected = asyncio.Condition()
@@ -258,17 +260,21 @@ class FakeDiscord:
 
     # --- gateway ---------------------------------------------------------------------------
 
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+        """Until `predicate()` holds; re-checked on every connection change and heartbeat."""
+        async with asyncio.timeout(timeout), self._connected:
+            await self._connected.wait_for(predicate)
+
     async def wait_identified(self, shards: int = 1, timeout: float = 20.0) -> None:
         """Until `shards` sessions are connected and READY was sent to each."""
-        async with asyncio.timeout(timeout), self._connected:
-            await self._connected.wait_for(lambda: self._live_shards() >= shards)
+        await self.wait_until(lambda: self._live_shards() >= shards, timeout)
 
     async def wait_for_connections(self, count: int, timeout: float = 20.0) -> None:
         """Until IDENTIFY + RESUME handshakes total `count` (for reconnect tests)."""
-        async with asyncio.timeout(timeout), self._connected:
-            await self._connected.wait_for(
-                lambda: len(self.identifies) + len(self.resumes) >= count and self._live_shards() > 0
-            )
+        await self.wait_until(
+            lambda: len(self.identifies) + len(self.resumes) >= count and self._live_shards() > 0,
+            timeout,
+        )
 
     def _live_shards(self) -> int:
         return sum(1 for s in self.sessions.values() if s.ws is not None and not s.ws.closed)
@@ -300,7 +306,11 @@ class FakeDiscord:
     async def _on_gateway_message(self, ws: web.WebSocketResponse, message: dict[str, Any]) -> None:
         op, data = message.get("op"), message.get("d")
         if op == OP_HEARTBEAT:
-            await ws.send_json({"op": OP_HEARTBEAT_ACK})
+            if self.ack_heartbeats:
+                await ws.send_json({"op": OP_HEARTBEAT_ACK})
+            async with self._connected:
+                self.heartbeats += 1
+                self._connected.notify_all()
         elif op == OP_IDENTIFY:
             await self._identify(ws, data)
         elif op == OP_RESUME:
