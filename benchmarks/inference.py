@@ -9,10 +9,14 @@ weights) is saved as a training checkpoint and exported with the real exporter (
 checked), then both sides compute the same thing: generator + uint8 NHWC conversion.
 torch runs `CoverGraph` under inference_mode; onnxruntime runs through `bot.engine.Engine`
 with the bot's session settings. Both use the same number of threads (physical cores).
+Rows: "torch" is the generator as trained, "torch (sub-pixel)" the same upsample+conv
+rewrite the export applies, "onnxruntime" the shipped export, "onnxruntime (plain)" an
+export without the rewrite.
 
-Batch 1: per-call latency (p50, p95 over --repeats calls after warm-up). Batch 16/64:
-throughput in images/s (median over repeats). `--sweep` also times onnxruntime session
-variants at batch 1 (graph optimisation level, threads, spinning) to show what matters.
+Batch 1: per-call latency (p50, p95, min over --repeats calls). Batch 16/64: throughput in
+images/s at the p50. Variants are timed in rotating blocks of 5 calls, each block after one
+untimed call. `--sweep` also times onnxruntime session variants at batch 1 (graph
+optimisation level, threads, spinning) to show what matters.
 """
 
 from __future__ import annotations
@@ -77,18 +81,18 @@ def inputs(batch: int, kind: str, seed: int = 0) -> list[np.ndarray]:
     return feed
 
 
-def interleaved(fns: dict[str, Callable[[], object]], repeats: int, warmup: int = 3) -> dict[str, list[float]]:
-    """Time several functions round-robin, so that load from other processes on a shared
-    machine falls on all of them alike."""
-    for fn in fns.values():
-        for _ in range(warmup):
-            fn()
+def interleaved(fns: dict[str, Callable[[], object]], repeats: int, block: int = 5) -> dict[str, list[float]]:
+    """Time several functions in rotating blocks of `block` calls, each block after one
+    untimed call: outside load on a shared machine falls on all of them alike, and no
+    function pays for the previous one's thread pool winding down."""
     times: dict[str, list[float]] = {name: [] for name in fns}
-    for _ in range(repeats):
+    for _ in range(max(1, -(-repeats // block))):
         for name, fn in fns.items():
-            start = time.perf_counter()
             fn()
-            times[name].append(time.perf_counter() - start)
+            for _ in range(block):
+                start = time.perf_counter()
+                fn()
+                times[name].append(time.perf_counter() - start)
     return times
 
 
@@ -100,6 +104,7 @@ def summarise(times: list[float], batch: int) -> dict:
 
 def repeats_for(batch: int, repeats: int) -> int:
     return max(5, repeats // max(1, batch // 4))
+
 
 
 def bench(torch_fns: dict[str, Callable], ort_fns: dict[str, Callable], kind: str, repeats: int, batches=BATCHES) -> dict:
