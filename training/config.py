@@ -94,6 +94,7 @@ class RuntimeConfig:
     channels_last: bool = False
     compile: bool = False  # torch.compile the forward passes that need no double backward
     cache_on_device_mb: float = 1024.0  # datasets up to this size live on the device
+    threads: int = 0  # torch CPU threads (0 = torch's default; 1 is steadier on busy shared cores)
 
 
 @dataclass
@@ -223,4 +224,5 @@ def validate(c: Config) -> None:
         _require(getattr(c.train, key) >= 1, f"train.{key} must be >= 1")
     _require(c.train.minutes >= 0, "train.minutes must be >= 0")
     _require(0.0 <= c.train.ema < 1.0, "train.ema must be in [0, 1)")
+    _require(c.runtime.threads >= 0, "runtime.threads must be >= 0")
     _require(c.runtime.amp in AMP_MODES, f"runtime.amp must be one of {AMP_MODES}, got {c.runtime.amp!r}")

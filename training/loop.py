@@ -76,6 +76,8 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         torch.backends.cudnn.benchmark = True
         torch.backends.cuda.matmul.allow_tf32 = torch.backends.cudnn.allow_tf32 = True
     memory_format = torch.channels_last if config.runtime.channels_last else torch.contiguous_format
+    if config.runtime.threads:
+        torch.set_num_threads(config.runtime.threads)
 
     # Starting point: a checkpoint to resume or fine-tune from.
     run_dir = Path(run_dir)
