@@ -5,7 +5,7 @@
     albumgan random [--seed N] [-o random.png]       a cover from the unconditional model
     albumgan about                                   installed models and data sources
     albumgan demo [--out out/]                       offline: a random and a demo-track cover
-    albumgan serve --discord                         run the chat bot
+    albumgan serve --discord [--slack]               run the chat bot(s)
 
 Exit codes: 0 done, 2 bad input or config, 3 something needed is unavailable (a model,
 Spotify), 1 an internal error (reported with an incident id, traceback with -v).
@@ -89,6 +89,8 @@ def _parser() -> argparse.ArgumentParser:
 
     sub = commands.add_parser("serve", help="run the chat bot")
     sub.add_argument("--discord", action="store_true", help="the Discord frontend")
+    sub.add_argument("--slack", action="store_true",
+                     help="the Slack frontend (both flags: one process serves both)")
     sub.set_defaults(run=_run_serve)
     return parser
 
@@ -164,19 +166,33 @@ def _run_about(args, config: BotConfig) -> int:
 
 
 def _run_serve(args, config: BotConfig) -> int:
-    if not args.discord:
-        raise UserError("choose a frontend: albumgan serve --discord")
-    if not Secrets.from_env().discord_token:
+    slack = args.slack or (not args.discord and config.slack.enabled)
+    if not (args.discord or slack):
+        raise UserError("choose a frontend: albumgan serve --discord and/or --slack "
+                        "(or [slack] enabled = true in bot.toml)")
+    if args.discord and not Secrets.from_env().discord_token:
         raise UserError("DISCORD_TOKEN is not set: create a bot at "
                         "https://discord.com/developers/applications and export its token")
+    if slack:
+        from bot.serve import slack_secrets_problem
+
+        if problem := slack_secrets_problem(config.slack, Secrets.from_env()):
+            raise UserError(problem)
     missing = [config.path(p) for p in (config.models.unconditional, config.models.acgan)
                if not config.path(p).is_file()]
     if len(missing) == 2:
         raise ServiceUnavailable(
             f"no models installed ({missing[0]}, {missing[1]} do not exist): train and export "
             "them (albumgan-train, albumgan-export) or set [models] in bot.toml")
-    from bot.discord_app import run_discord  # discord.py is only needed here
     from bot.service import CoverService
+
+    if slack:
+        from bot.serve import serve
+
+        asyncio.run(serve(config, CoverService.from_config(config), discord=args.discord,
+                          slack=True))
+        return 0
+    from bot.discord_app import run_discord  # discord.py is only needed here
 
     asyncio.run(run_discord(config, CoverService.from_config(config)))
     return 0

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import tomllib
 import types
 import typing
@@ -85,8 +86,22 @@ class DiscordConfig:
 
 
 @dataclass(frozen=True)
+class SlackCommands(DiscordCommands):
+    """Slash command names, without the slash; the same defaults as Discord's."""
+
+
+@dataclass(frozen=True)
 class SlackConfig:
-    enabled: bool = False
+    enabled: bool = False  # `albumgan serve` without --discord/--slack runs Slack
+    mode: str = "socket"  # "socket": Socket Mode, no public URL; "http": Slack POSTs to us
+    http_host: str = "0.0.0.0"
+    http_port: int = 3000
+    http_path: str = "/slack/events"
+    join_channels: bool = True  # join a public channel to post a cover there
+    max_retry_after_s: float = 10.0  # wait out a 429 this long at most, else report it
+    timeout_s: float = 30.0
+    api_base: str = "https://slack.com/api/"  # tests point it at a fake
+    commands: SlackCommands = field(default_factory=SlackCommands)
 
 
 @dataclass(frozen=True)
@@ -220,6 +235,14 @@ def _check_values(config: BotConfig, where: str) -> None:
          "models.variation_strength must be between 0 and 1"),
         (64 <= config.models.display_size <= 2048,
          "models.display_size must be from 64 to 2048"),
+        (config.slack.mode in ("socket", "http"), 'slack.mode must be "socket" or "http"'),
+        (0 <= config.slack.http_port <= 65535, "slack.http_port must be from 0 to 65535"),
+        (config.slack.http_path.startswith("/"), 'slack.http_path must start with "/"'),
+        (config.slack.max_retry_after_s >= 0, "slack.max_retry_after_s must not be negative"),
+        (config.slack.timeout_s > 0, "slack.timeout_s must be positive"),
+        (all(re.fullmatch(r"[a-z0-9_-]{1,31}", name)
+             for name in dataclasses.astuple(config.slack.commands)),
+         "slack.commands: names are 1-31 of a-z 0-9 _ - (no slash)"),
     ]
     for ok, message in checks:
         if not ok:

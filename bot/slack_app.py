@@ -1,0 +1,449 @@
+"""The Slack frontend: slash commands and persistent buttons over one `CoverService`.
+
+slack-bolt's `AsyncApp`, fed by Socket Mode (no public URL; `SLACK_APP_TOKEN`) or, by
+config, by Slack POSTing to an HTTP endpoint whose requests are checked against
+`SLACK_SIGNING_SECRET`. Every command is acknowledged at once with a short ephemeral
+"working on it" (Slack wants an ack within 3 s); the cover then goes to the channel as a
+`files_upload_v2` upload (cover + features card) followed by a Block Kit message with what
+was used and the Reroll / Variations buttons. A user error, an outage or an internal
+failure (logged with an incident id) becomes an ephemeral message instead.
+
+Buttons carry the generation id in their value (action_id `albumgan:reroll`, value `42`);
+the service keeps each generation's inputs, so they keep working after a restart.
+
+To upload, the bot must be in the channel: it joins public channels (`conversations.join`,
+when `[slack] join_channels` allows) and otherwise tells the person how to invite it.
+Slack 429s are retried after their Retry-After when that is at most
+`[slack] max_retry_after_s`; the Socket Mode client reconnects lost sockets by itself.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import logging
+import re
+import secrets
+from collections.abc import Awaitable, Callable, Iterator
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
+    AsyncRateLimitErrorRetryHandler,
+)
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.webhook.async_client import AsyncWebhookClient
+
+from bot.config import SlackConfig
+from bot.discord_app import features_summary
+from bot.types import CoverResult, Requester, ServiceUnavailable, UserError
+
+log = logging.getLogger(__name__)
+
+COVER_FILE = "cover.png"
+CARD_FILE = "features.png"
+ACTION_PREFIX = "albumgan:"
+ACTIONS = {"reroll": "🎲 Reroll", "variations": "🔀 Variations"}
+DRAIN_TIMEOUT_S = 60.0
+QUEUE_NOTICE = "⏳ You're #{position} in line; your cover is coming."
+RESTARTING = "I'm restarting; please try again in a minute."
+WORKING = {
+    "cover": "🎨 Working on your cover…",
+    "album": "🎨 Working on your album cover…",
+    "random": "🎲 Working on a random cover…",
+}
+# Errors that mean "the bot may not post here" (channel_not_found: a private channel or a
+# DM the bot cannot even see).
+NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found"}
+SEED_HELP = "The seed must be a whole number from 0 to 4294967295, e.g. `/{command} 7`."
+
+OnQueued = Callable[[int], Awaitable[None]]
+Generate = Callable[[OnQueued], Awaitable[CoverResult]]
+
+
+# --- Slack text ----------------------------------------------------------------------------
+
+
+def unwrap_links(text: str) -> str:
+    """Slash-command text as typed: Slack may send links as `<url|label>` and escapes
+    `&`, `<` and `>`."""
+    text = re.sub(r"<((?:https?|spotify):[^|>]*)(?:\|[^>]*)?>", r"\1", text)
+    return html.unescape(text).strip()
+
+
+def escape(text: str) -> str:
+    """Plain text for mrkdwn: Slack's three control characters escaped."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _short(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def result_blocks(result: CoverResult, user_id: str) -> list[dict[str, Any]]:
+    """The message under the uploaded cover: what was used, and the buttons."""
+    title = escape(_short(result.title, 200))
+    if result.source_url:
+        title = f"<{result.source_url}|{title}>"
+    blocks: list[dict[str, Any]] = [
+        {"type": "section", "text": {"type": "mrkdwn", "text": _short(
+            f"*{title}*\n{escape(result.subtitle)}", 3000)}},
+    ]
+    if result.features is not None:
+        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _short(
+            "*Features*\n" + escape(features_summary(result.features)), 3000)}})
+    blocks += [
+        {"type": "section", "fields": [
+            {"type": "mrkdwn", "text": f"*Seed*\n{result.seed}"},
+            {"type": "mrkdwn", "text": escape(f"*Model*\n{result.model_name} {result.model_version}")},
+        ]},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": (
+            f"for <@{user_id}> · cover #{result.generation_id} · {result.elapsed_s:.1f} s")}]},
+        {"type": "actions", "block_id": "albumgan", "elements": [
+            {"type": "button", "action_id": ACTION_PREFIX + action, "value": str(result.generation_id),
+             "text": {"type": "plain_text", "text": label, "emoji": True}}
+            for action, label in ACTIONS.items()
+        ]},
+    ]
+    return blocks
+
+
+def about_text(models: list[Any]) -> str:
+    lines = ["*AlbumGAN*: album covers from a GAN trained on a music dataset."]
+    for info in models[:10]:
+        dataset = info.dataset or {}
+        lines.append(f"• *{escape(info.name)} {escape(info.version)}*: {info.kind}, "
+                     f"{info.resolution}px, step {info.step}, trained on "
+                     f"{dataset.get('count', '?')} covers")
+    if not models:
+        lines.append("No models loaded.")
+    return "\n".join(lines)
+
+
+def parse_seed(text: str, command: str) -> int | None:
+    if not text:
+        return None
+    if not re.fullmatch(r"[0-9]{1,20}", text):
+        raise UserError(SEED_HELP.format(command=command))
+    return int(text)
+
+
+# --- the web client ------------------------------------------------------------------------
+
+
+class CappedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
+    """Waits out a Slack 429's Retry-After when it is at most `max_retry_after_s` (someone is
+    waiting in chat); a longer one fails the call at once, and the person is told."""
+
+    def __init__(self, max_retry_after_s: float, max_retry_count: int = 2) -> None:
+        super().__init__(max_retry_count=max_retry_count)
+        self.max_retry_after_s = max_retry_after_s
+
+    @staticmethod
+    def retry_after(response: Any) -> float:
+        for name, value in response.headers.items():
+            if name.lower() == "retry-after":
+                raw = value[0] if isinstance(value, list) else value
+                try:
+                    return max(0.0, float(raw))
+                except ValueError:
+                    return float("inf")
+        return 1.0
+
+    async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:
+        return (response is not None and response.status_code == 429
+                and self.retry_after(response) <= self.max_retry_after_s)
+
+    async def prepare_for_next_attempt_async(self, *, state, request, response=None,
+                                             error=None) -> None:
+        wait = self.retry_after(response)
+        log.info("Slack rate limit: retrying in %.0f s", wait)
+        state.next_attempt_requested = True
+        await asyncio.sleep(wait)
+        state.increment_current_attempt()
+
+
+def make_web_client(bot_token: str, settings: SlackConfig,
+                    session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+    return AsyncWebClient(
+        token=bot_token,
+        base_url=settings.api_base,
+        timeout=int(settings.timeout_s),
+        session=session,
+        retry_handlers=[AsyncConnectionErrorRetryHandler(),
+                        CappedRateLimitRetry(settings.max_retry_after_s)],
+    )
+
+
+# --- the frontend --------------------------------------------------------------------------
+
+
+class SlackFrontend:
+    """The bolt app, its Socket Mode connection or HTTP endpoint, and graceful shutdown.
+    Construct it inside the running event loop (it opens an aiohttp session)."""
+
+    def __init__(self, service: Any, settings: SlackConfig, *, bot_token: str,
+                 app_token: str = "", signing_secret: str = "",
+                 ping_interval_s: float = 10.0) -> None:
+        self.service = service
+        self.settings = settings
+        self._app_token = app_token
+        self._ping_interval_s = ping_interval_s
+        self._session = aiohttp.ClientSession()
+        self.client = make_web_client(bot_token, settings, self._session)
+        http = settings.mode == "http"
+        self.app = AsyncApp(
+            client=self.client,
+            signing_secret=signing_secret if http else "",
+            request_verification_enabled=http,
+            logger=logging.getLogger("slack_bolt"),
+        )
+        self.bot_user_id = ""
+        self.http_port = 0  # the bound port in HTTP mode (settings.http_port may be 0)
+        self._socket: AsyncSocketModeHandler | None = None
+        self._http: web.AppRunner | None = None
+        self._in_flight = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+        self._draining = False
+        self._drained: asyncio.Task | None = None
+        self._add_listeners()
+
+    # -- lifecycle ------------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Check the bot token, start the service, then connect (Socket Mode) or listen (HTTP)."""
+        try:
+            identity = await self.client.auth_test()
+        except SlackApiError as exc:
+            raise SystemExit(
+                f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')})") from None
+        self.bot_user_id = identity.get("user_id", "")
+        await self.service.start()
+        if self.settings.mode == "http":
+            self._http = web.AppRunner(self.app.web_app(path=self.settings.http_path),
+                                       handle_signals=False, access_log=None)
+            await self._http.setup()
+            site = web.TCPSite(self._http, self.settings.http_host, self.settings.http_port)
+            await site.start()
+            self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+            log.info("Slack HTTP endpoint on %s:%d%s", self.settings.http_host, self.http_port,
+                     self.settings.http_path)
+        else:
+            self._socket = AsyncSocketModeHandler(self.app, self._app_token, web_client=self.client,
+                                                  ping_interval=self._ping_interval_s)
+            await self._socket.connect_async()
+            log.info("Slack Socket Mode connected as %s", self.bot_user_id)
+
+    async def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
+        """Refuse new work, let in-flight requests finish, then close the service.
+        Idempotent: `close()` drains too, whoever calls it first."""
+        self._draining = True
+        if self._drained is None:
+            self._drained = asyncio.ensure_future(self._drain(timeout))
+        await asyncio.shield(self._drained)
+
+    async def _drain(self, timeout: float) -> None:
+        try:
+            await asyncio.wait_for(self._idle.wait(), timeout)
+        except TimeoutError:
+            log.warning("shutdown: %d Slack requests still running after %.0f s",
+                        self._in_flight, timeout)
+        await self.service.close()
+
+    async def close(self) -> None:
+        await self.drain()
+        if self._socket is not None:
+            await self._socket.close_async()
+            self._socket = None
+        if self._http is not None:
+            await self._http.cleanup()
+            self._http = None
+        await self._session.close()
+
+    # -- listeners ------------------------------------------------------------------------
+
+    def _add_listeners(self) -> None:
+        names = self.settings.commands
+        for kind in ("cover", "album", "random"):
+            self.app.command("/" + getattr(names, kind))(self._command_listener(kind))
+
+        async def about(ack, command) -> None:  # noqa: ANN001 - bolt injects by name
+            try:
+                await ack(text=about_text(await self.service.about()))
+            except Exception as exc:  # noqa: BLE001 - every failure still gets an answer
+                await ack(text=self._failure_text(exc, f"/{names.about}"))
+
+        self.app.command("/" + names.about)(about)
+        # Every action: clicks on buttons from an older scheme get an answer too.
+        self.app.action(re.compile(".*"))(self._on_button)
+
+    def _command_listener(self, kind: str):
+        async def listener(ack, command) -> None:  # noqa: ANN001 - bolt injects by name
+            await self._on_command(kind, ack, command)
+
+        return listener
+
+    async def _on_command(self, kind: str, ack, command: dict[str, Any]) -> None:  # noqa: ANN001
+        text = unwrap_links(command.get("text") or "")
+        who = Requester(platform="slack", user_id=command.get("user_id", ""),
+                        channel_id=command.get("channel_id", ""),
+                        guild_id=command.get("team_id", ""))
+        if kind == "random":
+            try:
+                seed = parse_seed(text, command.get("command", "/random").lstrip("/"))
+            except UserError as exc:
+                await ack(text=str(exc))
+                return
+
+            def generate(q: OnQueued) -> Awaitable[CoverResult]:
+                return self.service.random(who, seed=seed, on_queued=q)
+        elif kind == "cover":
+            def generate(q: OnQueued) -> Awaitable[CoverResult]:
+                return self.service.cover(text, who, on_queued=q)
+        else:
+            def generate(q: OnQueued) -> Awaitable[CoverResult]:
+                return self.service.album(text, who, on_queued=q)
+
+        await self._serve(who, command.get("response_url", ""), WORKING[kind], ack,
+                          generate, command.get("command", kind))
+
+    async def _on_button(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:  # noqa: ANN001
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
+            "channel_id", "")
+        user = body.get("user") or {}
+        who = Requester(platform="slack", user_id=user.get("id", ""), channel_id=channel,
+                        guild_id=(body.get("team") or {}).get("id") or user.get("team_id", ""))
+        response_url = body.get("response_url", "")
+        name = str(action.get("action_id", "")).removeprefix(ACTION_PREFIX)
+        value = str(action.get("value", ""))
+        if name not in ACTIONS or not re.fullmatch(r"[0-9]{1,19}", value):
+            await ack()
+            await self._tell(who, response_url,
+                             "This button is from an older version of me; run the command again.")
+            return
+        generation_id = int(value)
+
+        def generate(q: OnQueued) -> Awaitable[CoverResult]:
+            if name == "reroll":
+                return self.service.reroll(generation_id, who, on_queued=q)
+            return self.service.variation(generation_id, who, on_queued=q)
+
+        await self._serve(who, response_url, None, ack, generate, f"{name} #{generation_id}")
+
+    # -- one request ----------------------------------------------------------------------
+
+    @contextlib.contextmanager
+    def _tracked(self) -> Iterator[None]:
+        self._in_flight += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self._in_flight -= 1
+            if self._in_flight == 0:
+                self._idle.set()
+
+    async def _serve(self, who: Requester, response_url: str, working: str | None, ack,  # noqa: ANN001
+                     generate: Generate, what: str) -> None:
+        """Ack, generate, post: the one path every cover request takes."""
+        if self._draining:
+            if working:
+                await ack(text=RESTARTING)
+            else:
+                await ack()
+                await self._tell(who, response_url, RESTARTING)
+            return
+        with self._tracked():
+            await (ack(text=working) if working else ack())
+
+            async def on_queued(position: int) -> None:
+                await self._tell(who, response_url, QUEUE_NOTICE.format(position=position))
+
+            try:
+                result = await generate(on_queued)
+                await self._post(result, who, response_url)
+            except Exception as exc:  # noqa: BLE001 - every failure still gets an answer
+                await self._tell(who, response_url, self._failure_text(exc, what))
+
+    async def _post(self, result: CoverResult, who: Requester, response_url: str) -> None:
+        files = [{"content": result.image_png, "filename": COVER_FILE,
+                  "title": _short(result.title, 200), "alt_txt": f"Album cover: {result.title}"[:1000]}]
+        if result.card_png:
+            files.append({"content": result.card_png, "filename": CARD_FILE,
+                          "title": "Audio features", "alt_txt": "Bar chart of the audio features"})
+        comment = f"<@{who.user_id}> {escape(_short(result.title, 200))}"
+        try:
+            await self.client.files_upload_v2(channel=who.channel_id, file_uploads=files,
+                                              initial_comment=comment)
+        except SlackApiError as exc:
+            if exc.response.get("error") not in NOT_IN_CHANNEL:
+                raise
+            if not await self._join(who.channel_id):
+                await self._tell(who, response_url, self._invite_text(who.channel_id))
+                return
+            await self.client.files_upload_v2(channel=who.channel_id, file_uploads=files,
+                                              initial_comment=comment)
+        await self.client.chat_postMessage(
+            channel=who.channel_id, blocks=result_blocks(result, who.user_id),
+            text=f"<@{who.user_id}> {result.title} (seed {result.seed})", unfurl_links=False)
+
+    async def _join(self, channel_id: str) -> bool:
+        """Join a public channel; False where that is not possible or not allowed."""
+        if not self.settings.join_channels or channel_id.startswith("D"):
+            return False
+        try:
+            await self.client.conversations_join(channel=channel_id)
+        except SlackApiError as exc:
+            log.info("cannot join %s: %s", channel_id, exc.response.get("error"))
+            return False
+        log.info("joined channel %s to post a cover", channel_id)
+        return True
+
+    def _invite_text(self, channel_id: str) -> str:
+        if channel_id.startswith("D"):
+            return ("I can't post in this conversation. Use the command in a channel I'm in, "
+                    "or in a direct message with me.")
+        me = f"<@{self.bot_user_id}>" if self.bot_user_id else "the AlbumGAN app"
+        return (f"I'm not in <#{channel_id}> yet, so I can't post your cover here. Invite me "
+                f"with `/invite {me}` (or channel details ▸ Integrations ▸ Add apps), "
+                "then run the command again.")
+
+    @staticmethod
+    def _failure_text(exc: Exception, what: str) -> str:
+        if isinstance(exc, UserError):
+            return str(exc)
+        if isinstance(exc, ServiceUnavailable):
+            return str(exc) or "A service I depend on is down; please try again soon."
+        if isinstance(exc, SlackApiError) and exc.response.get("error") == "ratelimited":
+            return "Slack asked me to slow down; please try again in a minute."
+        incident = secrets.token_hex(3)
+        log.error("incident %s: Slack request (%s) failed", incident, what, exc_info=exc)
+        return f"Something broke on our side (incident {incident}). Please try again later."
+
+    async def _tell(self, who: Requester, response_url: str, text: str) -> None:
+        """An ephemeral message to the person: through the request's response_url, else
+        chat.postEphemeral (response URLs expire after 30 minutes or 5 uses)."""
+        if response_url:
+            try:
+                webhook = AsyncWebhookClient(response_url, session=self._session,
+                                             timeout=int(self.settings.timeout_s))
+                response = await webhook.send(text=text, response_type="ephemeral",
+                                              replace_original=False)
+                if response.status_code == 200:
+                    return
+                log.info("response_url answered %d; posting ephemerally", response.status_code)
+            except (aiohttp.ClientError, TimeoutError) as exc:
+                log.info("response_url failed (%s); posting ephemerally", exc)
+        try:
+            await self.client.chat_postEphemeral(channel=who.channel_id, user=who.user_id,
+                                                 text=text)
+        except SlackApiError as exc:
+            log.warning("could not tell %s in %s: %s", who.user_id, who.channel_id,
+                        exc.response.get("error"))
