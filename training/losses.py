@@ -70,7 +70,8 @@ class GANLoss:
     ):
         self.G, self.D = G, D
         # Compiled twins for passes without double backward (penalties and LOGAN need eager).
-        self.G_fast, self.D_fast = G_fast or G, D_fast or D
+        self.G_fast = G if G_fast is None else G_fast
+        self.D_fast = D if D_fast is None else D_fast
         self.loss, self.logan = config.loss, config.logan
         self.uniform = config.model.latent_prior == "uniform"
         self.objective = OBJECTIVES[config.loss.kind]
