@@ -175,7 +175,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     grid_labels = loader.labels[torch.from_numpy(grid_rows).to(device)] if conditional else None
     grid_mask = loader.mask[torch.from_numpy(grid_rows).to(device)] if conditional else None
     if is_main and not resume:
-        save_grid(torch.from_numpy(dataset.batch(np.sort(grid_rows))).permute(0, 3, 1, 2).float() / 127.5 - 1, sample_dir / "reals.png")
+        save_grid(torch.from_numpy(dataset.batch(grid_rows)).permute(0, 3, 1, 2).float() / 127.5 - 1, sample_dir / "reals.png")
         save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
 
     # Checkpoints.
