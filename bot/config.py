@@ -31,6 +31,7 @@ class ModelsConfig:
     acgan: str = "models/acgan-64.onnx"
     display_size: int = 512  # covers are upscaled to this for chat
     variation_strength: float = 0.3  # how far "Variations" moves the latent (0..1)
+    reload_check_s: float = 10.0  # poll the model files; a replaced file is hot-swapped (0 = off)
 
 
 @dataclass(frozen=True)
@@ -231,6 +232,7 @@ def _check_values(config: BotConfig, where: str) -> None:
         (config.limits.max_batch >= 1, "limits.max_batch must be at least 1"),
         (config.limits.max_album_tracks >= 1, "limits.max_album_tracks must be at least 1"),
         (config.features.cache_ttl_s >= 0, "features.cache_ttl_s must not be negative"),
+        (config.models.reload_check_s >= 0, "models.reload_check_s must not be negative"),
         (0 < config.models.variation_strength < 1,
          "models.variation_strength must be between 0 and 1"),
         (64 <= config.models.display_size <= 2048,

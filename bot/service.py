@@ -29,7 +29,7 @@ import numpy as np
 from bot.cards import render_features_card
 from bot.config import BotConfig, ConfigError, Secrets
 from bot.db import Database, GenerationRecord, LatentStep
-from bot.engine import ModelError, ModelInfo, ModelRunner
+from bot.engine import Engine, ModelError, ModelInfo, ModelRunner
 from bot.imaging import to_png, upscale
 from bot.links import LinkResolver, SpotifyRef
 from bot.local_catalog import LocalCatalog
@@ -105,6 +105,8 @@ class CoverService:
         self.model_problems: dict[str, str] = {}  # model kind -> why it is not installed
         self.spotify_note = spotify_note  # why Spotify lookups are off, if they are
         self.db: Database | None = None
+        self._stamps: dict[str, tuple[int, int] | None] = {}  # model kind -> file (mtime, size)
+        self._watcher: asyncio.Task | None = None
 
     # -- construction and lifecycle ----------------------------------------------------
 
@@ -151,36 +153,86 @@ class CoverService:
         if self._given_runners is not None:
             self.runners = dict(self._given_runners)
         else:
-            await self._load_models()
+            for kind in MODEL_LABEL:
+                await self._install(kind)
+            if self.config.models.reload_check_s > 0:
+                self._watcher = asyncio.create_task(self._watch_models(), name="albumgan-model-watch")
         for kind, problem in self.model_problems.items():
             log.warning("%s unavailable: %s", COMMANDS_FOR[kind], problem)
 
-    async def _load_models(self) -> None:
-        paths = {"unconditional": self.config.models.unconditional,
-                 "acgan": self.config.models.acgan}
-        for kind, configured in paths.items():
-            path = self.config.path(configured)
+    def _model_path(self, kind: str) -> tuple[str, Path]:
+        configured = getattr(self.config.models, kind)
+        return configured, self.config.path(configured)
+
+    async def _install(self, kind: str) -> None:
+        """Load the configured model file for `kind`, or record why it can't serve."""
+        configured, path = self._model_path(kind)
+        self._stamps[kind] = _file_stamp(path)
+        try:
+            runner = await asyncio.to_thread(
+                ModelRunner, path, max_batch=self.config.limits.max_batch)
+        except ModelError as exc:
+            self.model_problems[kind] = self._model_problem(kind, configured, path, exc)
+            return
+        if runner.info.kind != kind:
+            await runner.close()
+            self.model_problems[kind] = (
+                f"{configured} is a {runner.info.kind} model, but [models] {kind} needs "
+                f"an {kind} one")
+            return
+        self.runners[kind] = runner
+        self.model_problems.pop(kind, None)
+
+    @staticmethod
+    def _model_problem(kind: str, configured: str, path: Path, exc: ModelError) -> str:
+        # name the file as configured: people know that path, and chat users need not
+        # see the server's folders
+        problem = str(exc).replace(str(path), configured)
+        return (f"{problem}; train and export one (albumgan-train, then albumgan-export) "
+                f"or set [models] {kind} in bot.toml")
+
+    async def reload_models(self) -> dict[str, str]:
+        """Re-read the configured model files without downtime: a replaced file takes over
+        for new requests (requests in flight finish on the old model), a new file installs a
+        missing model, and a broken or wrong-kind file leaves the running model serving.
+        Returns what happened, per model kind."""
+        outcome: dict[str, str] = {}
+        for kind in MODEL_LABEL:
+            configured, path = self._model_path(kind)
+            self._stamps[kind] = _file_stamp(path)
+            runner = self.runners.get(kind)
+            if runner is None:
+                await self._install(kind)
+                outcome[kind] = ("installed " + self.runners[kind].info.version if kind in self.runners
+                                 else "still unavailable: " + self.model_problems[kind])
+                continue
             try:
-                runner = await asyncio.to_thread(
-                    ModelRunner, path, max_batch=self.config.limits.max_batch)
+                candidate = await asyncio.to_thread(Engine.load, path)
+                if candidate.info.kind != kind:
+                    raise ModelError(f"{path}: is a {candidate.info.kind} model, not {kind}")
+                info = await runner.reload(path)
             except ModelError as exc:
-                # name the file as configured: people know that path, and chat users
-                # need not see the server's folders
-                problem = str(exc).replace(str(path), configured)
-                self.model_problems[kind] = (
-                    f"{problem}; train and export one (albumgan-train, then albumgan-export) "
-                    f"or set [models] {kind} in bot.toml")
+                outcome[kind] = f"kept {runner.info.version}: {exc}".replace(str(path), configured)
+                log.error("model reload refused, %s keeps serving %s: %s", COMMANDS_FOR[kind],
+                          runner.info.version, str(exc).replace(str(path), configured))
                 continue
-            if runner.info.kind != kind:
-                await runner.close()
-                self.model_problems[kind] = (
-                    f"{configured} is a {runner.info.kind} model, but [models] {kind} needs "
-                    f"an {kind} one")
-                continue
-            self.runners[kind] = runner
+            outcome[kind] = f"now serving {info.name} {info.version}"
+        return outcome
+
+    async def _watch_models(self) -> None:
+        """Poll the model files; reload when one is replaced (export writes atomically)."""
+        while True:
+            await asyncio.sleep(self.config.models.reload_check_s)
+            changed = [k for k in MODEL_LABEL if _file_stamp(self._model_path(k)[1]) != self._stamps.get(k)]
+            if changed:
+                for kind, what in (await self.reload_models()).items():
+                    log.info("model reload: %s %s", kind, what)
 
     async def close(self) -> None:
         """Finish admitted requests, then release models, HTTP sessions and the database."""
+        if self._watcher is not None:
+            self._watcher.cancel()
+            self._watcher = None
         await self.queue.close()
         for runner in self.runners.values():
             await runner.close()
@@ -478,6 +530,14 @@ class CoverService:
         if self.db is None:
             raise RuntimeError("CoverService.start() has not been awaited")
         return self.db
+
+
+def _file_stamp(path: Path) -> tuple[int, int] | None:
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_mtime_ns, st.st_size
 
 
 def latent_for(info: ModelInfo, seed: int, steps: tuple[LatentStep, ...] | list[LatentStep]
