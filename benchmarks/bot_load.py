@@ -14,8 +14,8 @@ untrained generator of the same shape is exported into a temporary folder (needs
 The fake platform runs in the same process and on the same cores as the bot, so its own
 work counts against the figures.
 
-The driver only knows the `Frontend` shape (start, send one command, wait for its answer),
-so a Slack frontend can be measured by adding one class.
+The driver only knows the `Frontend` shape (start, send one command, wait for its answer):
+`--frontend discord` (the default) or `--frontend slack` (fake Slack Web API + Socket Mode).
 """
 
 from __future__ import annotations
@@ -107,7 +107,44 @@ class DiscordFrontend:
         return Outcome(name, final.at - log.dispatched_at, ok, "" if ok else final.content)
 
 
-FRONTENDS = {"discord": DiscordFrontend}
+class SlackFrontend:
+    """The fake Slack (Web API + Socket Mode), and the real slack-bolt app from bot.slack_app.
+    Latency runs to the Block Kit message that follows the cover's upload."""
+
+    name = "slack"
+
+    def __init__(self) -> None:
+        self.fake: Any = None
+
+    @contextlib.asynccontextmanager
+    async def session(self, service: Any) -> AsyncIterator[SlackFrontend]:
+        from bot.config import SlackConfig
+        from bot.slack_app import SlackFrontend as SlackApp
+        from tests.fakes.slack import FakeSlack
+
+        async with FakeSlack() as fake:
+            self.fake = fake
+            app = SlackApp(service, SlackConfig(api_base=fake.api_base),
+                           bot_token=fake.bot_token, app_token=fake.app_token)
+            try:
+                await app.start()
+                await fake.wait_connected()
+                yield self
+            finally:
+                await app.close()  # drains in-flight work, closes the service
+
+    async def command(self, name: str, options: dict[str, Any], user_id: str, timeout: float) -> Outcome:
+        text = str(options.get("seed", "")) if name == "random" else options["link"]
+        log = await self.fake.send_command(f"/{name}", text, user_id=f"U{user_id}")
+        try:
+            final = await log.wait_final(timeout)
+        except TimeoutError:
+            return Outcome(name, None, False)
+        ok = bool(final.buttons()) and log.upload().file("cover.png")[:4] == b"\x89PNG"
+        return Outcome(name, final.at - log.dispatched_at, ok, "" if ok else final.text)
+
+
+FRONTENDS = {"discord": DiscordFrontend, "slack": SlackFrontend}
 
 
 # --- the workload ----------------------------------------------------------------------
