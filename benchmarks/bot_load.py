@@ -58,6 +58,7 @@ class Outcome:
     latency_s: float | None  # None: no answer before the deadline (lost)
     ok: bool  # answered with a cover (not an error message)
     answer: str = ""
+    ack_s: float | None = None  # platforms with a separate ack (Slack): dispatch to ack
 
 
 class Frontend(Protocol):
@@ -141,7 +142,8 @@ class SlackFrontend:
         except TimeoutError:
             return Outcome(name, None, False)
         ok = bool(final.buttons()) and log.upload().file("cover.png")[:4] == b"\x89PNG"
-        return Outcome(name, final.at - log.dispatched_at, ok, "" if ok else final.text)
+        ack_s = log.acked_at - log.dispatched_at if log.ack is not None else None
+        return Outcome(name, final.at - log.dispatched_at, ok, "" if ok else final.text, ack_s)
 
 
 FRONTENDS = {"discord": DiscordFrontend, "slack": SlackFrontend}
@@ -213,6 +215,11 @@ def report(outcomes: list[Outcome], wall_s: float, args: argparse.Namespace, mod
         f"mean: {(statistics.fmean(latencies) if latencies else float('nan')) * 1000:.0f} ms",
         f"lost: {len(outcomes) - len(answered)}  error answers: {len(errors)}",
     ]
+    acks = sorted(o.ack_s for o in outcomes if o.ack_s is not None)
+    if acks:
+        lines.append(f"ack p50: {acks[len(acks) // 2] * 1000:.0f} ms  "
+                     f"p95: {acks[min(len(acks) - 1, int(0.95 * len(acks)))] * 1000:.0f} ms  "
+                     f"max: {acks[-1] * 1000:.0f} ms")
     if errors:
         lines.append(f"first error answer: {errors[0].answer[:200]!r}")
     return "\n".join(lines)

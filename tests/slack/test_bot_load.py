@@ -15,3 +15,4 @@ async def test_bot_load_over_slack_answers_every_command_kind(tmp_path, tiny_mod
     text = await bot_load.run(args)
     assert "frontend=slack requests=9" in text, text
     assert "lost: 0  error answers: 0" in text, text
+    assert "ack p50:" in text, text  # every command was acked on the socket
