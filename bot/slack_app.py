@@ -32,6 +32,7 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.context.ack.async_ack import AsyncAck
 from slack_sdk.errors import SlackApiError
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
@@ -225,6 +226,16 @@ class SlackFrontend:
             raise SystemExit(
                 f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')})") from None
         self.bot_user_id = identity.get("user_id", "")
+        socket_url = ""
+        if self.settings.mode == "socket":
+            # Asked here rather than by the Socket Mode client, which would retry a rejected
+            # token forever; it then connects to this URL and asks anew on reconnects.
+            try:
+                socket_url = (await self.client.apps_connections_open(
+                    app_token=self._app_token))["url"]
+            except SlackApiError as exc:
+                raise SystemExit(
+                    f"Slack rejected SLACK_APP_TOKEN ({exc.response.get('error')})") from None
         await self.service.start()
         if self.settings.mode == "http":
             self._http = web.AppRunner(self.app.web_app(path=self.settings.http_path),
@@ -238,6 +249,7 @@ class SlackFrontend:
         else:
             self._socket = AsyncSocketModeHandler(self.app, self._app_token, web_client=self.client,
                                                   ping_interval=self._ping_interval_s)
+            self._socket.client.wss_uri = socket_url
             await self._socket.connect_async()
             log.info("Slack Socket Mode connected as %s", self.bot_user_id)
 
@@ -274,7 +286,7 @@ class SlackFrontend:
         for kind in ("cover", "album", "random"):
             self.app.command("/" + getattr(names, kind))(self._command_listener(kind))
 
-        async def about(ack, command) -> None:  # noqa: ANN001 - bolt injects by name
+        async def about(ack: AsyncAck) -> None:
             try:
                 await ack(text=about_text(await self.service.about()))
             except Exception as exc:  # noqa: BLE001 - every failure still gets an answer
@@ -285,12 +297,13 @@ class SlackFrontend:
         self.app.action(re.compile(".*"))(self._on_button)
 
     def _command_listener(self, kind: str):
-        async def listener(ack, command) -> None:  # noqa: ANN001 - bolt injects by name
+        # bolt passes listener arguments by parameter name
+        async def listener(ack: AsyncAck, command: dict[str, Any]) -> None:
             await self._on_command(kind, ack, command)
 
         return listener
 
-    async def _on_command(self, kind: str, ack, command: dict[str, Any]) -> None:  # noqa: ANN001
+    async def _on_command(self, kind: str, ack: AsyncAck, command: dict[str, Any]) -> None:
         text = unwrap_links(command.get("text") or "")
         who = Requester(platform="slack", user_id=command.get("user_id", ""),
                         channel_id=command.get("channel_id", ""),
@@ -314,7 +327,8 @@ class SlackFrontend:
         await self._serve(who, command.get("response_url", ""), WORKING[kind], ack,
                           generate, command.get("command", kind))
 
-    async def _on_button(self, ack, body: dict[str, Any], action: dict[str, Any]) -> None:  # noqa: ANN001
+    async def _on_button(self, ack: AsyncAck, body: dict[str, Any],
+                         action: dict[str, Any]) -> None:
         channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
             "channel_id", "")
         user = body.get("user") or {}
@@ -350,8 +364,8 @@ class SlackFrontend:
             if self._in_flight == 0:
                 self._idle.set()
 
-    async def _serve(self, who: Requester, response_url: str, working: str | None, ack,  # noqa: ANN001
-                     generate: Generate, what: str) -> None:
+    async def _serve(self, who: Requester, response_url: str, working: str | None,
+                     ack: AsyncAck, generate: Generate, what: str) -> None:
         """Ack, generate, post: the one path every cover request takes."""
         if self._draining:
             if working:

@@ -13,6 +13,7 @@ import pytest
 from bot import cli
 from bot.config import BotConfig, ConfigError, Secrets, SlackConfig, config_from_dict
 from bot.serve import serve
+from bot.slack_app import SlackFrontend
 from tests.discord.conftest import StubService
 from tests.fakes.discord import FakeDiscord
 
@@ -145,3 +146,16 @@ async def test_slack_command_names_come_from_the_config(fake_slack, start_slack)
     await start_slack(service, commands=config.slack.commands)
     assert (await (await fake_slack.send_command("/randomcover")).wait_final()).buttons()
     assert service.calls[0][0] == "random"
+
+
+@pytest.mark.parametrize("which", ["bot", "app"])
+async def test_a_rejected_token_stops_the_start_with_a_clear_message(fake_slack, which):
+    service = StubService()
+    tokens = {"bot_token": fake_slack.bot_token, "app_token": fake_slack.app_token,
+              f"{which}_token": f"x{which[0]}-revoked-0000"}
+    frontend = SlackFrontend(service, SlackConfig(api_base=fake_slack.api_base), **tokens)
+    with pytest.raises(SystemExit) as stopped:
+        await frontend.start()
+    await frontend.close()
+    assert str(stopped.value) == f"Slack rejected SLACK_{which.upper()}_TOKEN (invalid_auth)"
+    assert not service.started and fake_slack.connections == 0
