@@ -190,6 +190,7 @@ class FakeSlack:
         self.connections = 0  # websockets ever opened
         self.rate_limits: dict[str, list[int]] = {}  # method -> Retry-After per coming call
         self._pending_files: dict[str, dict[str, Any]] = {}
+        self._socket_requests: dict[web.WebSocketResponse, web.Request] = {}
         self._by_response_url: dict[str, RequestLog] = {}
         self._by_envelope: dict[str, RequestLog] = {}
         self._ids = itertools.count(1)
@@ -256,10 +257,16 @@ class FakeSlack:
         await self.wait_until(
             lambda: self.connections >= connections and bool(self._live_sockets()), timeout)
 
-    async def drop_sockets(self, *, code: int = 1006) -> None:
-        """Close every Socket Mode connection, as Slack does when a server goes away."""
-        for ws in self._live_sockets():
-            await ws.close(code=code)
+    async def drop_sockets(self, *, code: int = 1001, abrupt: bool = False) -> None:
+        """Close every Socket Mode connection, as Slack does when a server goes away, or
+        (`abrupt`) cut the TCP connection without a close frame, as a lost network does."""
+        for ws, request in list(self._socket_requests.items()):
+            if ws.closed:
+                continue
+            if abrupt and request.transport is not None:
+                request.transport.abort()
+            else:
+                await ws.close(code=code)
         await self._notify()
 
     async def send_disconnect(self, reason: str = "refresh_requested") -> None:
@@ -272,6 +279,7 @@ class FakeSlack:
         ws = web.WebSocketResponse(autoping=True)
         await ws.prepare(request)
         self.sockets.append(ws)
+        self._socket_requests[ws] = request
         self.connections += 1
         await ws.send_json({"type": "hello", "num_connections": len(self._live_sockets()),
                             "debug_info": {"host": "fake-slack"},

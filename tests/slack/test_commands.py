@@ -151,14 +151,14 @@ async def test_a_429_longer_than_the_cap_is_reported_not_waited(fake_slack, star
     assert len(fake_slack.calls_to("files.getUploadURLExternal")) == 1
 
 
-@pytest.mark.parametrize("how", ["close", "disconnect message"])
+@pytest.mark.parametrize("how", ["close", "connection lost", "disconnect message"])
 async def test_a_dropped_socket_reconnects_and_keeps_serving(fake_slack, start_slack, how):
     await start_slack(StubService(), ping_interval_s=0.5)
     opened = len(fake_slack.calls_to("apps.connections.open"))
-    if how == "close":
-        await fake_slack.drop_sockets()
-    else:
+    if how == "disconnect message":
         await fake_slack.send_disconnect()
+    else:
+        await fake_slack.drop_sockets(abrupt=how == "connection lost")
     await fake_slack.wait_connected(2)
     assert len(fake_slack.calls_to("apps.connections.open")) == opened + 1  # a fresh URL
     log = await fake_slack.send_command("/random", "5")
