@@ -15,6 +15,7 @@ from collections.abc import Mapping
 
 from PIL import Image, ImageDraw, ImageFont
 
+from bot.types import FeatureReport
 from training.labels import DEFAULT_SCHEMA, FeatureSpec, LabelSchema
 
 WIDTH = 800
@@ -113,3 +114,20 @@ def _fit(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> str:
     while text and draw.textlength(text + "…", font=font) > max_width:
         text = text[:-1]
     return text + "…"
+
+
+def features_summary(report: FeatureReport) -> str:
+    """The features that conditioned a cover as chat text (values formatted as on the card),
+    plus how many tracks were averaged and what was missing."""
+    specs = {spec.name: spec for spec in DEFAULT_SCHEMA.features}
+    present = [
+        f"{name} {format_value(specs[name], value)}"
+        for name, value in report.values.items()
+        if value is not None and name in specs
+    ]
+    lines = [" · ".join(present) if present else "no audio features found"]
+    if report.tracks_total > 1 or report.tracks_used != report.tracks_total:
+        lines.append(f"averaged over {report.tracks_used} of {report.tracks_total} tracks")
+    if report.missing_note:
+        lines.append(report.missing_note)
+    return "\n".join(lines)

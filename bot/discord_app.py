@@ -23,10 +23,9 @@ from typing import Any
 import discord
 from discord import app_commands
 
-from bot.cards import format_value
+from bot.cards import features_summary
 from bot.config import BotConfig, DiscordConfig, Secrets
-from bot.types import CoverResult, FeatureReport, Requester, ServiceUnavailable, UserError
-from training.labels import DEFAULT_SCHEMA
+from bot.types import CoverResult, Requester, ServiceUnavailable, UserError
 
 log = logging.getLogger(__name__)
 
@@ -47,23 +46,6 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def features_summary(report: FeatureReport) -> str:
-    """One compact line of the features that conditioned the cover, plus what was missing
-    (values formatted as on the features card)."""
-    specs = {spec.name: spec for spec in DEFAULT_SCHEMA.features}
-    present = [
-        f"{name} {format_value(specs[name], value)}"
-        for name, value in report.values.items()
-        if value is not None and name in specs
-    ]
-    lines = [" · ".join(present) if present else "no audio features found"]
-    if report.tracks_total > 1 or report.tracks_used != report.tracks_total:
-        lines.append(f"averaged over {report.tracks_used} of {report.tracks_total} tracks")
-    if report.missing_note:
-        lines.append(report.missing_note)
-    return _short("\n".join(lines), 1024)
-
-
 def result_embed(result: CoverResult) -> discord.Embed:
     embed = discord.Embed(
         title=_short(result.title, 256),
@@ -73,7 +55,7 @@ def result_embed(result: CoverResult) -> discord.Embed:
     )
     embed.set_image(url=f"attachment://{COVER_FILE}")
     if result.features is not None:
-        embed.add_field(name="Features", value=features_summary(result.features), inline=False)
+        embed.add_field(name="Features", value=_short(features_summary(result.features), 1024), inline=False)
     if result.card_png:
         embed.set_thumbnail(url=f"attachment://{CARD_FILE}")
     embed.add_field(name="Seed", value=str(result.seed), inline=True)

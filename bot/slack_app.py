@@ -41,8 +41,8 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from bot.cards import features_summary
 from bot.config import SlackConfig
-from bot.discord_app import features_summary
 from bot.types import CoverResult, Requester, ServiceUnavailable, UserError
 
 log = logging.getLogger(__name__)

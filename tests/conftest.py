@@ -5,6 +5,9 @@ import os
 
 import pytest
 
+# Tiny exported models, fake Spotify/ReccoBeats and a wired CoverService, for every bot frontend.
+pytest_plugins = ["tests.service_fixtures"]
+
 SECRET_VARS = (
     "DISCORD_TOKEN",
     "SPOTIPY_CLIENT_ID",

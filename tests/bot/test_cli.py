@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from bot.cli import main
-from tests.bot.conftest import REPO
+from tests.service_fixtures import REPO
 
 NO_TORCH_RUNNER = """
 import sys

@@ -10,7 +10,7 @@ import shutil
 import pytest
 
 from bot.service import CoverService
-from tests.bot.conftest import _tiny_checkpoint, make_config
+from tests.service_fixtures import make_config, tiny_checkpoint
 
 
 @pytest.fixture(scope="module")
@@ -18,7 +18,7 @@ def second_acgan(tmp_path_factory):
     from export.onnx_export import export_checkpoint
 
     root = tmp_path_factory.mktemp("second-acgan")
-    ckpt = _tiny_checkpoint(root / "acgan.pt", "acgan", seed=7)
+    ckpt = tiny_checkpoint(root / "acgan.pt", "acgan", seed=7)
     return export_checkpoint(ckpt, root / "acgan-new.onnx")[0].path
 
 

@@ -12,7 +12,7 @@ from PIL import Image
 
 from bot.service import CoverService
 from bot.types import Requester, ServiceUnavailable, UserError
-from tests.bot.conftest import make_config
+from tests.service_fixtures import make_config
 
 AUDIO = ("danceability", "acousticness", "energy", "instrumentalness", "liveness", "loudness",
          "speechiness", "tempo", "valence")

@@ -135,7 +135,3 @@ async def start_bot(fake_discord: FakeDiscord) -> AsyncIterator[BotStarter]:
         await bot.close()  # type: ignore[attr-defined]
         with contextlib.suppress(asyncio.CancelledError):
             await task
-
-
-# The real service's tiny models and fake Spotify/ReccoBeats: helper B's fixtures, shared.
-from tests.bot.conftest import catalog, fake_recco, fake_spotify, tiny_models  # noqa: E402, F401

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from bot.service import CoverService
-from tests.bot.conftest import SPOTIFY_SECRETS, make_config
 from tests.fakes.discord import CALLBACK_DEFERRED_MESSAGE
+from tests.service_fixtures import SPOTIFY_SECRETS, make_config
 
 pytestmark = pytest.mark.timeout(60)
 

@@ -47,7 +47,3 @@ async def start_slack(fake_slack: FakeSlack) -> AsyncIterator[FrontendStarter]:
     yield start
     for frontend in running:
         await frontend.close()
-
-
-# The real service's tiny models and fake Spotify/ReccoBeats: helper B's fixtures, shared.
-from tests.bot.conftest import catalog, fake_recco, fake_spotify, tiny_models  # noqa: E402, F401

@@ -10,9 +10,9 @@ from PIL import Image
 
 from bot.service import CoverService
 from bot.types import Requester
-from tests.bot.conftest import SPOTIFY_SECRETS, make_config
 from tests.discord.test_end_to_end import HOSTILE, album_link, track_link
 from tests.fakes.slack import PUBLIC_CHANNEL, TEAM_ID
+from tests.service_fixtures import SPOTIFY_SECRETS, make_config
 
 pytestmark = pytest.mark.timeout(60)
 

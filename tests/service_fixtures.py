@@ -1,5 +1,7 @@
-"""Tiny real models (training's Generator -> checkpoint -> export's ONNX path), fake Spotify
-and ReccoBeats servers, and a CoverService wired to them through the real clients."""
+"""Shared by the bot, Discord and Slack tests (registered in tests/conftest.py, so the tiny
+models are exported once per run): tiny real models (training's Generator -> checkpoint ->
+export's ONNX path), fake Spotify and ReccoBeats servers, and a CoverService wired to them
+through the real clients."""
 
 from __future__ import annotations
 
@@ -25,10 +27,10 @@ from tests.fakes.spotify import FakeSpotify, make_catalog
 Z_DIM = 16
 RESOLUTION = 16
 WIDTH = 8
-REPO = Path(__file__).resolve().parents[2]
+REPO = Path(__file__).resolve().parents[1]
 
 
-def _tiny_checkpoint(path: Path, kind: str, seed: int) -> Path:
+def tiny_checkpoint(path: Path, kind: str, seed: int) -> Path:
     import torch
 
     from training.checkpoint import FORMAT, VERSION, save_checkpoint
@@ -58,7 +60,7 @@ def tiny_models(tmp_path_factory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("bot-models")
     models = {}
     for seed, kind in enumerate(("unconditional", "acgan")):
-        ckpt = _tiny_checkpoint(root / f"{kind}.pt", kind, seed)
+        ckpt = tiny_checkpoint(root / f"{kind}.pt", kind, seed)
         models[kind] = export_checkpoint(ckpt, root / f"{kind}-16.onnx")[0].path
     return models
 
