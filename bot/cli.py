@@ -18,16 +18,15 @@ import asyncio
 import dataclasses
 import getpass
 import logging
-import os
 import secrets
 import sys
-import tempfile
 from pathlib import Path
 
 from bot.cards import format_value
 from bot.config import BotConfig, ConfigError, Secrets, load_config
 from bot.db import DatabaseError
 from bot.types import CoverResult, Requester, ServiceUnavailable, UserError
+from training.atomic import write_bytes
 from training.labels import DEFAULT_SCHEMA
 
 log = logging.getLogger("albumgan")
@@ -225,10 +224,10 @@ def _me() -> Requester:
 
 def _report(result: CoverResult, output: Path) -> None:
     """Write the PNGs and print what was used to make them."""
-    _write_atomic(output, result.image_png)
+    write_bytes(output, result.image_png)
     card_path = output.with_name(f"{output.stem}-features.png") if result.card_png else None
     if card_path is not None:
-        _write_atomic(card_path, result.card_png)
+        write_bytes(card_path, result.card_png)
     print(f"{result.title} — {result.subtitle}")
     if result.source_url:
         print(f"  {result.source_url}")
@@ -245,20 +244,6 @@ def _report(result: CoverResult, output: Path) -> None:
     print(f"  cover:    {output}")
     if card_path is not None:
         print(f"  features: {card_path}")
-
-
-def _write_atomic(path: Path, data: bytes) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 if __name__ == "__main__":

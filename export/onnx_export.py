@@ -48,6 +48,7 @@ from export.parity import (
     check_parity,
 )
 from export.upconv import fuse_upsample_conv
+from training.atomic import fsync_dir
 from training.checkpoint import CheckpointError, GeneratorMeta, load_generator
 
 log = logging.getLogger(__name__)
@@ -140,14 +141,6 @@ def _write_temp(directory: Path, final_name: str, data: bytes) -> Path:
         Path(tmp).unlink(missing_ok=True)
         raise
     return Path(tmp)
-
-
-def _fsync_dir(directory: Path) -> None:
-    fd = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def _build_variant(
@@ -251,7 +244,7 @@ def export_checkpoint(
             staged.append((tmp, target, report, info))
         for tmp, target, _, _ in staged:
             os.replace(tmp, target)
-        _fsync_dir(out.parent)
+        fsync_dir(out.parent)
         return [
             ExportedModel(target, replace(info, path=target), report, target.stat().st_size)
             for _, target, report, info in staged

@@ -24,12 +24,12 @@ from __future__ import annotations
 import logging
 import os
 import re
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 
+from training.atomic import atomic_write, write_bytes
 from training.labels import LabelSchema, SchemaError
 from training.networks import Generator
 
@@ -61,34 +61,10 @@ class GeneratorMeta:
     created: str = ""
 
 
-def _fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _atomic_write(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-        _fsync_dir(path.parent)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
     """Write `payload` to `path` atomically (temp file in the same dir, fsync, os.replace)."""
     path = Path(path)
-    _atomic_write(path, lambda f: torch.save(payload, f))
-    return path
+    return atomic_write(path, lambda f: torch.save(payload, f))
 
 
 def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = "cpu") -> dict:
@@ -151,7 +127,7 @@ def checkpoint_name(step: int) -> str:
 
 
 def write_latest(directory: Path, name: str) -> None:
-    _atomic_write(Path(directory) / LATEST, lambda f: f.write(name.encode() + b"\n"))
+    write_bytes(Path(directory) / LATEST, name.encode() + b"\n")
 
 
 def list_checkpoints(directory: Path) -> list[Path]:

@@ -19,7 +19,6 @@ import math
 import os
 import random
 import signal
-import tempfile
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from training import checkpoint as ckpt
+from training.atomic import atomic_write, write_bytes, write_json
 from training.config import Config
 from training.data.format import ShardedDataset
 from training.data.loader import BatchLoader
@@ -165,7 +165,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     if is_main:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         sample_dir.mkdir(parents=True, exist_ok=True)
-        write_json_atomic(run_dir / "config.json", {"config": config.to_dict(), "data": str(data_dir), "world_size": world})
+        write_json(run_dir / "config.json", {"config": config.to_dict(), "data": str(data_dir), "world_size": world}, sort_keys=True)
         if resume:
             forget_stats_after(run_dir / "stats.jsonl", step)  # those steps are about to be redone
 
@@ -473,27 +473,10 @@ def install_stop_handlers() -> StopFlag:
     return flag
 
 
-def _replace_atomically(path: Path, write) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.tmp-", suffix=path.suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_json_atomic(path: Path, data: dict) -> None:
-    _replace_atomically(path, lambda f: f.write(json.dumps(data, indent=2, sort_keys=True).encode()))
-
-
 def forget_stats_after(path: Path, step: int) -> None:
     if path.is_file():
         kept = [line for line in path.read_text().splitlines(keepends=True) if json.loads(line)["step"] <= step]
-        _replace_atomically(path, lambda f: f.write("".join(kept).encode()))
+        write_bytes(path, "".join(kept).encode())
 
 
 def save_grid(images: torch.Tensor, path: Path) -> None:
@@ -506,4 +489,4 @@ def save_grid(images: torch.Tensor, path: Path) -> None:
     for i, image in enumerate(pixels):
         r, c = divmod(i, cols)
         canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = image
-    _replace_atomically(path, lambda f: Image.fromarray(canvas).save(f, format="PNG"))
+    atomic_write(path, lambda f: Image.fromarray(canvas).save(f, format="PNG"))

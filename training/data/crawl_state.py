@@ -9,11 +9,11 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import sqlite3
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from training.atomic import write_bytes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seeds (
@@ -143,17 +143,7 @@ class CrawlState:
         sha = hashlib.sha256(data).hexdigest()
         path = self.image_path(sha)
         if not path.exists():
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-")
-            try:
-                with os.fdopen(fd, "wb") as f:
-                    f.write(data)
-                    f.flush()
-                    os.fsync(f.fileno())
-                os.replace(tmp, path)
-            except BaseException:
-                Path(tmp).unlink(missing_ok=True)
-                raise
+            write_bytes(path, data)
         with self.db:
             self.db.execute("INSERT OR IGNORE INTO images(sha256, url, bytes) VALUES (?, ?, ?)", (sha, url, len(data)))
         return sha

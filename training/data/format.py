@@ -29,6 +29,7 @@ from pathlib import Path
 
 import numpy as np
 
+from training.atomic import fsync_dir
 from training.labels import DEFAULT_SCHEMA, LabelSchema
 
 FORMAT_NAME = "albumgan-dataset"
@@ -61,14 +62,6 @@ class Item:
 
 def shard_name(resolution: int, index: int) -> str:
     return f"images-{resolution}-{index:05d}.npy"
-
-
-def fsync_dir(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def write_dataset(
