@@ -1,7 +1,7 @@
 """The real slack-bolt app of the bot against the loopback fake Slack.
 
 Frontend-only tests use the Discord tests' `StubService` (the service's API, canned PNGs);
-test_end_to_end.py uses the real service with helper B's tiny models and fake Spotify.
+test_end_to_end.py uses the real service with the shared tiny models and fake Spotify (tests/service_fixtures.py).
 """
 
 from __future__ import annotations
