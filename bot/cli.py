@@ -157,6 +157,13 @@ def _run_about(args, config: BotConfig) -> int:
         print(f"{info.kind:13} {info.name} {info.version}: {info.resolution} px, step {info.step}, "
               f"trained on {dataset.get('count', '?')} covers ({info.provider})")
         print(f"{'':13} {info.path} sha256 {info.sha256[:12]}")
+        if info.eval.get("fid") is not None:
+            copies = "no memorised covers" if info.eval.get("memorisation_passed") else "MEMORISATION CHECK FAILED"
+            print(f"{'':13} quality: FID {info.eval['fid']}, KID {info.eval.get('kid')} "
+                  f"({info.eval.get('n')} samples), {copies}")
+        weak = (dataset.get("provenance") or {}).get("weak_labels")
+        if weak and info.conditional:
+            print(f"{'':13} weak labels: {weak}")
     for kind, problem in problems.items():
         print(f"{kind:13} not installed: {problem}")
     print(f"{'spotify':13} {'off: ' + spotify_note if spotify_note else 'credentials set'}")

@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import logging
 import os
-import tempfile
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -48,7 +47,7 @@ from export.parity import (
     check_parity,
 )
 from export.upconv import fuse_upsample_conv
-from training.atomic import fsync_dir
+from training.atomic import fsync_dir, write_temp
 from training.checkpoint import CheckpointError, GeneratorMeta, load_generator
 
 log = logging.getLogger(__name__)
@@ -128,19 +127,6 @@ class ExportedModel:
 def fp16_path(out: Path) -> Path:
     """models/NAME.onnx -> models/NAME.fp16.onnx"""
     return out.with_name(f"{out.stem}.fp16{out.suffix}")
-
-
-def _write_temp(directory: Path, final_name: str, data: bytes) -> Path:
-    fd, tmp = tempfile.mkstemp(prefix=f".{final_name}.tmp-", dir=directory)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
 
 
 def _build_variant(
@@ -235,7 +221,7 @@ def export_checkpoint(
                 generator, meta, props, half=half, subpixel=subpixel, tolerance=tol, source=str(target)
             )
             log.info("%s: %s", target, report.summary())
-            tmp = _write_temp(out.parent, target.name, data)
+            tmp = write_temp(out.parent, target.name, data)
             temps.append(tmp)
             try:  # the bot's own loader must accept the file before it is published
                 info = Engine.load(tmp, device="cpu", threads=1).info

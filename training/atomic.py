@@ -28,6 +28,22 @@ def fsync_dir(path: str | os.PathLike) -> None:
         os.close(fd)
 
 
+def write_temp(directory: str | os.PathLike, name: str, data: bytes) -> Path:
+    """A fsynced, ordinary-permission temp file beside where `name` will go, for callers that
+    validate several files before publishing them together with os.replace."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{name}.tmp-", dir=directory)
+    try:
+        os.fchmod(fd, 0o666 & ~_UMASK)  # mkstemp makes 0600; these are ordinary files
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
 @contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temp path beside `path` for code that writes by file name; when the block
