@@ -17,7 +17,7 @@ import io
 import logging
 import secrets
 import signal
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
@@ -25,6 +25,7 @@ from discord import app_commands
 
 from bot.cards import features_summary
 from bot.config import BotConfig, DiscordConfig, Secrets
+from bot.inflight import DRAIN_TIMEOUT_S, InFlight
 from bot.types import CoverResult, Requester, ServiceUnavailable, UserError
 
 log = logging.getLogger(__name__)
@@ -33,7 +34,6 @@ COVER_FILE = "cover.png"
 CARD_FILE = "features.png"
 MAX_SEED = 2**32 - 1
 EMBED_COLOUR = discord.Colour(0x1DB954)
-DRAIN_TIMEOUT_S = 60.0
 
 OnQueued = Callable[[int], Awaitable[None]]
 Generate = Callable[[Requester, OnQueued], Awaitable[CoverResult]]
@@ -209,11 +209,7 @@ class CoverBotMixin:
         self.service = service
         self.settings = settings or DiscordConfig()
         self.tree = CoverCommandTree(self)  # type: ignore[arg-type]
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._draining = False
-        self._drained: asyncio.Task | None = None
+        self.in_flight = InFlight("interactions")
         self._add_commands()
 
     def _add_commands(self) -> None:
@@ -289,23 +285,12 @@ class CoverBotMixin:
                 interaction, lambda who, q: self.service.variation(generation_id, who, on_queued=q)
             )
 
-    @contextlib.contextmanager
-    def _tracked(self) -> Iterator[None]:
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
-
     async def serve(self, interaction: discord.Interaction, generate: Generate) -> None:
         """Defer, generate, answer: the one path every cover request takes."""
-        if self._draining:
+        if self.in_flight.draining:
             await answer_privately(interaction, "I'm restarting; please try again in a minute.")
             return
-        with self._tracked():
+        with self.in_flight.tracked():
             try:
                 await interaction.response.defer(thinking=True)
             except discord.HTTPException as exc:
@@ -347,19 +332,9 @@ class CoverBotMixin:
             await report_incident(interaction, exc)
 
     async def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
-        """Refuse new work, let in-flight interactions finish, then close the service.
+        """Refuse new work, let in-flight requests finish, then close the service.
         Idempotent: `close()` drains too, whoever calls it first."""
-        self._draining = True
-        if self._drained is None:
-            self._drained = asyncio.ensure_future(self._drain(timeout))
-        await asyncio.shield(self._drained)
-
-    async def _drain(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            log.warning("shutdown: %d interactions still running after %.0f s", self._in_flight, timeout)
-        await self.service.close()
+        await self.in_flight.drain(self.service.close, timeout)
 
     async def close(self) -> None:
         await self.drain()

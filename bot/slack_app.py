@@ -20,12 +20,11 @@ Slack 429s are retried after their Retry-After when that is at most
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import html
 import logging
 import re
 import secrets
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -43,6 +42,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 
 from bot.cards import features_summary
 from bot.config import SlackConfig
+from bot.inflight import DRAIN_TIMEOUT_S, InFlight
 from bot.types import CoverResult, Requester, ServiceUnavailable, UserError
 
 log = logging.getLogger(__name__)
@@ -51,7 +51,6 @@ COVER_FILE = "cover.png"
 CARD_FILE = "features.png"
 ACTION_PREFIX = "albumgan:"
 ACTIONS = {"reroll": "🎲 Reroll", "variations": "🔀 Variations"}
-DRAIN_TIMEOUT_S = 60.0
 QUEUE_NOTICE = "⏳ You're #{position} in line; your cover is coming."
 RESTARTING = "I'm restarting; please try again in a minute."
 WORKING = {
@@ -209,11 +208,7 @@ class SlackFrontend:
         self.http_port = 0  # the bound port in HTTP mode (settings.http_port may be 0)
         self._socket: AsyncSocketModeHandler | None = None
         self._http: web.AppRunner | None = None
-        self._in_flight = 0
-        self._idle = asyncio.Event()
-        self._idle.set()
-        self._draining = False
-        self._drained: asyncio.Task | None = None
+        self.in_flight = InFlight("Slack requests")
         self._add_listeners()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -256,18 +251,7 @@ class SlackFrontend:
     async def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
         """Refuse new work, let in-flight requests finish, then close the service.
         Idempotent: `close()` drains too, whoever calls it first."""
-        self._draining = True
-        if self._drained is None:
-            self._drained = asyncio.ensure_future(self._drain(timeout))
-        await asyncio.shield(self._drained)
-
-    async def _drain(self, timeout: float) -> None:
-        try:
-            await asyncio.wait_for(self._idle.wait(), timeout)
-        except TimeoutError:
-            log.warning("shutdown: %d Slack requests still running after %.0f s",
-                        self._in_flight, timeout)
-        await self.service.close()
+        await self.in_flight.drain(self.service.close, timeout)
 
     async def close(self) -> None:
         await self.drain()
@@ -353,28 +337,17 @@ class SlackFrontend:
 
     # -- one request ----------------------------------------------------------------------
 
-    @contextlib.contextmanager
-    def _tracked(self) -> Iterator[None]:
-        self._in_flight += 1
-        self._idle.clear()
-        try:
-            yield
-        finally:
-            self._in_flight -= 1
-            if self._in_flight == 0:
-                self._idle.set()
-
     async def _serve(self, who: Requester, response_url: str, working: str | None,
                      ack: AsyncAck, generate: Generate, what: str) -> None:
         """Ack, generate, post: the one path every cover request takes."""
-        if self._draining:
+        if self.in_flight.draining:
             if working:
                 await ack(text=RESTARTING)
             else:
                 await ack()
                 await self._tell(who, response_url, RESTARTING)
             return
-        with self._tracked():
+        with self.in_flight.tracked():
             await (ack(text=working) if working else ack())
 
             async def on_queued(position: int) -> None:
