@@ -74,7 +74,10 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     try:
         payload = torch.load(path, map_location=map_location, weights_only=True)
     except Exception as exc:  # torch raises many types for truncated or foreign files
-        raise CheckpointError(f"checkpoint {path} is unreadable ({type(exc).__name__}: {exc})") from exc
+        # torch's own messages run to paragraphs (and may suggest weights_only=False, which
+        # would run code from the file): one line saying what is wrong is enough
+        raise CheckpointError(f"checkpoint {path} is unreadable: truncated, corrupt or not a "
+                              f"torch checkpoint ({type(exc).__name__})") from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an albumgan checkpoint")
     if payload.get("version") != VERSION:
@@ -84,8 +87,25 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     return payload
 
 
+def resolve_checkpoint(path: str | os.PathLike) -> Path:
+    """A checkpoint file as given, or the one a run directory, its `checkpoints/` folder or
+    its `latest` pointer stands for, so people can name a run instead of a step."""
+    path = Path(path)
+    if path.name == LATEST and path.is_file():
+        path = path.parent
+    if path.is_dir():
+        folder = path / "checkpoints" if (path / "checkpoints").is_dir() else path
+        found = latest_checkpoint(folder)
+        if found is None:
+            raise CheckpointError(f"{path} holds no checkpoint")
+        return found
+    return path
+
+
 def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[Generator, GeneratorMeta]:
-    """The generator (EMA weights by default) in eval mode on CPU, plus its metadata."""
+    """The generator (EMA weights by default) in eval mode on CPU, plus its metadata. `path`
+    may also be a run directory or its `latest` pointer (see resolve_checkpoint)."""
+    path = resolve_checkpoint(path)
     payload = load_checkpoint(path)
     which = "generator_ema" if ema else "generator"
     if which not in payload:

@@ -91,3 +91,15 @@ def test_latest_pointer_and_pruning(tmp_path):
     (tmp_path / "latest").unlink()
     (tmp_path / "ckpt-000300.pt").write_bytes(b"truncated")
     assert ckpt.latest_checkpoint(tmp_path).name == "ckpt-000200.pt"
+
+
+def test_a_run_directory_or_its_latest_pointer_names_the_newest_checkpoint(tmp_path):
+    folder = tmp_path / "run" / "checkpoints"
+    for step in (100, 200):
+        ckpt.save_checkpoint(folder / ckpt.checkpoint_name(step), make_payload(step=step)[2])
+    ckpt.write_latest(folder, ckpt.checkpoint_name(200))
+    for name in (tmp_path / "run", folder, folder / "latest", folder / ckpt.checkpoint_name(200)):
+        assert ckpt.load_generator(name)[1].step == 200
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(ckpt.CheckpointError, match="holds no checkpoint"):
+        ckpt.load_generator(tmp_path / "empty")

@@ -105,8 +105,11 @@ class OnnxSampler:
 
 
 def open_sampler(path: str | os.PathLike) -> Sampler:
-    """A checkpoint (`.pt`) or an ONNX file (`.onnx`); ModelLoadError with one line otherwise."""
+    """An ONNX file (`.onnx`), or a checkpoint: a `.pt` file, a run directory or its `latest`
+    pointer; ModelLoadError with one line otherwise."""
     path = Path(path)
+    if path.is_dir() or path.name == "latest":
+        return CheckpointSampler(path)
     if not path.is_file():
         raise ModelLoadError(f"model {path} does not exist")
     if path.suffix == ".onnx":
