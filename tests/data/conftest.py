@@ -5,8 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.fakes.reccobeats import FakeReccoBeats
-from tests.fakes.spotify import FakeSpotify, make_catalog
+from tests.fakes.spotify import make_catalog
 from training.sources import RetryPolicy, SpotifyCatalog, spotify_client
 
 
@@ -22,19 +21,8 @@ class SleepRecorder:
 
 @pytest.fixture
 def catalog():
+    """The data tests' catalogue; fake_spotify and fake_recco (tests/service_fixtures.py) serve it."""
     return make_catalog(n_albums=6, tracks_per_album=5, seed=3)
-
-
-@pytest.fixture
-def fake_spotify(catalog):
-    with FakeSpotify(catalog) as fake:
-        yield fake
-
-
-@pytest.fixture
-def fake_recco(catalog):
-    with FakeReccoBeats(catalog) as fake:
-        yield fake
 
 
 @pytest.fixture
