@@ -36,6 +36,8 @@ import discord.http
 import yarl
 from aiohttp import WSMsgType, web
 
+from tests.fakes.loopback import serve_on_loopback
+
 log = logging.getLogger(__name__)
 
 # Gateway opcodes (Discord "Gateway Opcodes" table).
@@ -223,11 +225,7 @@ class FakeDiscord:
         app = web.Application(client_max_size=2 * ATTACHMENT_SIZE_LIMIT)
         app.router.add_get("/gateway", self._gateway)
         app.router.add_route("*", "/api/v10/{tail:.*}", self._rest)
-        self._runner = web.AppRunner(app, handle_signals=False)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_on_loopback(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:

@@ -37,6 +37,14 @@ class Fault:
         return True
 
 
+async def serve_on_loopback(app: web.Application) -> tuple[web.AppRunner, int]:
+    """Start `app` on 127.0.0.1 at an ephemeral port; the caller cleans the runner up."""
+    runner = web.AppRunner(app, handle_signals=False, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", 0).start()
+    return runner, runner.addresses[0][1]
+
+
 class LoopbackServer:
     def __init__(self) -> None:
         self.requests: list[str] = []  # "GET /v1/albums/x?market=DE", in arrival order
@@ -88,11 +96,7 @@ class LoopbackServer:
         self._stop = asyncio.Event()
         app = web.Application()
         app.router.add_route("*", "/{tail:.*}", self._dispatch)
-        self._runner = web.AppRunner(app, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = self._runner.addresses[0][1]
+        self._runner, self.port = await serve_on_loopback(app)
         self._ready.set()
         await self._stop.wait()
         await self._runner.cleanup()

@@ -40,6 +40,8 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType, web
 
+from tests.fakes.loopback import serve_on_loopback
+
 TEAM_ID = "T0FAKETEAM"
 BOT_USER_ID = "U0ALBUMGAN"
 APP_ID = "A0ALBUMGAN"
@@ -206,11 +208,7 @@ class FakeSlack:
         app.router.add_post("/upload/{file_id}", self._upload)
         app.router.add_post("/respond/{key}", self._respond)
         app.router.add_get("/link/", self._socket)
-        self._runner = web.AppRunner(app, handle_signals=False, access_log=None)
-        await self._runner.setup()
-        site = web.TCPSite(self._runner, "127.0.0.1", 0)
-        await site.start()
-        self.port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+        self._runner, self.port = await serve_on_loopback(app)
         return self
 
     async def __aexit__(self, *exc: object) -> None:
