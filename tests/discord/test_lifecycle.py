@@ -12,6 +12,7 @@ import pytest
 from bot.config import BotConfig, DiscordCommands
 from bot.discord_app import run_discord
 from tests.discord.conftest import StubService
+from tests.log_events import LogWatcher
 
 
 async def test_drain_finishes_in_flight_covers_and_refuses_new_ones(fake_discord, start_bot):
@@ -70,7 +71,7 @@ async def test_run_discord_stops_gracefully_on_sigterm_without_logging_the_token
     service.gate = asyncio.Event()
     caplog.set_level(logging.DEBUG)
     shutting_down = asyncio.Event()
-    watcher = _LogWatcher("shutting down", shutting_down)
+    watcher = LogWatcher("shutting down", shutting_down)
     logging.getLogger("bot.discord_app").addHandler(watcher)
     request.addfinalizer(lambda: logging.getLogger("bot.discord_app").removeHandler(watcher))
     running = asyncio.create_task(run_discord(BotConfig(), service))
@@ -90,18 +91,6 @@ async def test_run_discord_stops_gracefully_on_sigterm_without_logging_the_token
     assert service.started and service.closed
     assert fake_discord.identifies[0]["token"] == fake_discord.token
     assert all(fake_discord.token not in record.getMessage() for record in caplog.records)
-
-
-class _LogWatcher(logging.Handler):
-    """Sets an event when a log line containing `text` is emitted (same thread as the loop)."""
-
-    def __init__(self, text: str, event: asyncio.Event) -> None:
-        super().__init__()
-        self.text, self.event = text, event
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.text in record.getMessage():
-            self.event.set()
 
 
 async def test_run_discord_without_token_says_what_to_set():

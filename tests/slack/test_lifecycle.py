@@ -16,6 +16,7 @@ from bot.serve import serve
 from bot.slack_app import SlackFrontend
 from tests.discord.conftest import StubService
 from tests.fakes.discord import FakeDiscord
+from tests.log_events import LogWatcher
 
 pytestmark = pytest.mark.timeout(30)
 
@@ -47,22 +48,10 @@ class CountingService(StubService):
         self.closed = True
 
 
-class _LogWatcher(logging.Handler):
-    """Sets an event when a log line containing `text` is emitted (same thread as the loop)."""
-
-    def __init__(self, text: str, event: asyncio.Event) -> None:
-        super().__init__()
-        self.text, self.event = text, event
-
-    def emit(self, record: logging.LogRecord) -> None:
-        if self.text in record.getMessage():
-            self.event.set()
-
-
 async def test_serve_slack_drains_on_sigterm(fake_slack, request, caplog):
     caplog.set_level(logging.INFO, logger="bot.serve")
     shutting_down = asyncio.Event()
-    watcher = _LogWatcher("shutting down", shutting_down)
+    watcher = LogWatcher("shutting down", shutting_down)
     logging.getLogger("bot.serve").addHandler(watcher)
     request.addfinalizer(lambda: logging.getLogger("bot.serve").removeHandler(watcher))
     service = CountingService()
