@@ -1,7 +1,8 @@
 """bot.toml -> typed, validated settings; secrets come from the environment only.
 
 Every key has a default, so an empty file is a working local setup. Unknown keys and
-wrong types are rejected with one line naming the key, because a misspelt key that is
+wrong types are rejected with one line naming the key (`training.typed_config`, the same
+reader as the training recipes), because a misspelt key that is
 silently ignored is the worst kind of config bug. Relative paths are relative to the
 config file's folder, so the bot behaves the same from any working directory.
 """
@@ -12,17 +13,13 @@ import dataclasses
 import os
 import re
 import tomllib
-import types
-import typing
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from training.typed_config import ConfigError, build
+
 DEFAULT_CONFIG_NAME = "bot.toml"
-
-
-class ConfigError(ValueError):
-    """A config file that cannot be used; the message is one line naming the key."""
 
 
 @dataclass(frozen=True)
@@ -114,7 +111,8 @@ class BotConfig:
     database: DatabaseConfig = field(default_factory=DatabaseConfig)
     discord: DiscordConfig = field(default_factory=DiscordConfig)
     slack: SlackConfig = field(default_factory=SlackConfig)
-    base_dir: str = "."  # folder that relative paths are relative to (not a TOML key)
+    # The folder that relative paths are relative to: where the file was, never a key in it.
+    base_dir: str = field(default=".", metadata={"toml": False})
 
     def path(self, value: str) -> Path:
         """A configured path, resolved against the config file's folder."""
@@ -170,57 +168,9 @@ def load_config(path: str | os.PathLike | None = None) -> BotConfig:
 
 
 def config_from_dict(data: Mapping, *, where: str = "config") -> BotConfig:
-    config = _build(BotConfig, data, where, "")
+    config = build(BotConfig, data, where=where)
     _check_values(config, where)
     return config
-
-
-def _build(cls: type, data: Mapping, where: str, section: str):
-    hints = typing.get_type_hints(cls)
-    names = {f.name for f in dataclasses.fields(cls) if f.name != "base_dir"}
-    unknown = sorted(set(data) - names)
-    if unknown:
-        label = f"[{section}]" if section else "top level"
-        raise ConfigError(
-            f"{where}: unknown key {unknown[0]!r} in {label} (known: {', '.join(sorted(names))})"
-        )
-    kwargs = {}
-    for name in names & set(data):
-        key = f"{section}.{name}" if section else name
-        kwargs[name] = _coerce(hints[name], data[name], where, key)
-    return cls(**kwargs)
-
-
-def _coerce(hint, value, where: str, key: str):
-    if dataclasses.is_dataclass(hint):
-        if not isinstance(value, Mapping):
-            raise ConfigError(f"{where}: [{key}] must be a table, got {_describe(value)}")
-        return _build(hint, value, where, key)
-    origin = typing.get_origin(hint)
-    if origin is list:
-        (item_type,) = typing.get_args(hint)
-        if not isinstance(value, list):
-            raise ConfigError(f"{where}: {key} must be a list, got {_describe(value)}")
-        return [_coerce(item_type, v, where, f"{key}[{i}]") for i, v in enumerate(value)]
-    if origin in (typing.Union, types.UnionType):
-        raise TypeError(f"unsupported config type for {key}: {hint}")
-    ok = {
-        bool: isinstance(value, bool),
-        int: isinstance(value, int) and not isinstance(value, bool),
-        float: isinstance(value, int | float) and not isinstance(value, bool),
-        str: isinstance(value, str),
-    }[hint]
-    if not ok:
-        raise ConfigError(f"{where}: {key} must be {_TYPE_WORDS[hint]}, got {_describe(value)}")
-    return float(value) if hint is float else value
-
-
-_TYPE_WORDS = {bool: "true or false", int: "a whole number", float: "a number", str: "a string"}
-
-
-def _describe(value) -> str:
-    text = repr(value)
-    return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 
 
 def _check_values(config: BotConfig, where: str) -> None:

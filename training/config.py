@@ -2,30 +2,27 @@
 
 Every key has a default here; a TOML file (see `training/configs/`) states only what its
 recipe changes. Unknown sections or keys, wrong types and out-of-range values raise
-`ConfigError` with a one-line message naming the key.
+`ConfigError` with a one-line message naming the key (`training.typed_config`, shared
+with the bot's config).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import tomllib
-import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from training.augment import parse_policy
 from training.latent import PRIORS
 from training.networks import check_resolution
+from training.typed_config import ConfigError, build
 
 MODEL_KINDS = ("unconditional", "acgan")
 LOSS_KINDS = ("wgan-gp", "wgan-clip", "hinge", "nsgan-r1")
 OPTIMIZERS = ("adam", "rmsprop")
 AMP_MODES = ("off", "bf16", "fp16")
 CONFIG_DIR = Path(__file__).parent / "configs"
-
-
-class ConfigError(ValueError):
-    """A configuration that cannot be used; the message names the key."""
 
 
 @dataclass
@@ -111,43 +108,8 @@ class Config:
         return dataclasses.asdict(self)
 
 
-def _coerce(where: str, value, hint):
-    if hint is bool:
-        if isinstance(value, bool):
-            return value
-    elif hint is int:
-        if isinstance(value, int) and not isinstance(value, bool):
-            return value
-    elif hint is float:
-        if isinstance(value, int | float) and not isinstance(value, bool):
-            return float(value)
-    elif hint is str:
-        if isinstance(value, str):
-            return value
-    elif typing.get_origin(hint) is list:
-        (inner,) = typing.get_args(hint)
-        if isinstance(value, list):
-            return [_coerce(f"{where}[{i}]", v, inner) for i, v in enumerate(value)]
-    expected = getattr(hint, "__name__", str(hint))
-    raise ConfigError(f"{where} must be {expected}, got {type(value).__name__} {value!r}")
-
-
-def _section(cls, name: str, data) -> object:
-    if not isinstance(data, dict):
-        raise ConfigError(f"[{name}] must be a table, got {type(data).__name__}")
-    hints = typing.get_type_hints(cls)
-    unknown = sorted(set(data) - set(hints))
-    if unknown:
-        raise ConfigError(f"unknown key {name}.{unknown[0]} (known: {', '.join(hints)})")
-    return cls(**{k: _coerce(f"{name}.{k}", v, hints[k]) for k, v in data.items()})
-
-
 def config_from_dict(data: dict) -> Config:
-    hints = typing.get_type_hints(Config)
-    unknown = sorted(set(data) - set(hints))
-    if unknown:
-        raise ConfigError(f"unknown section [{unknown[0]}] (known: {', '.join(hints)})")
-    config = Config(**{k: _section(hints[k], k, v) for k, v in data.items()})
+    config = build(Config, data)
     validate(config)
     return config
 

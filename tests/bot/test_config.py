@@ -58,6 +58,7 @@ def test_missing_default_file_means_defaults(tmp_path, monkeypatch):
     ("[discord]\nguild_ids = [1, 'x']", "discord.guild_ids[1] must be a whole number"),
     ("[discord]\nguild_ids = 5", "discord.guild_ids must be a list"),
     ("models = 3", "[models] must be a table"),
+    ('base_dir = "/elsewhere"', "unknown key 'base_dir' in top level"),
     ("[limits]\nqueue_size = 0", "limits.queue_size must be at least 1"),
     ("[models]\nvariation_strength = 1.5", "variation_strength must be between 0 and 1"),
     ("[limits\nqueue_size = 3", "not valid TOML"),
