@@ -104,6 +104,8 @@ def main(argv: list[str] | None = None) -> int:
     provenance = {
         "recipe": "scripts/build_shared_covers.py + training/data/recipes/shared_covers.toml",
         "images": "covers-256 from sabinabains/dsc-capstone (no licence given): project development only, never distributed",
+        # The importer would record the temporary table's path, which means nothing later.
+        "metadata": "made by the recipe from popularity_index.csv, covers-256-sources.csv and audio-features-by-genre.csv",
         "popularity": "each track's own Spotify popularity (popularity_index.csv); the mean over the names sharing a cover",
         "weak_labels": (
             "danceability, acousticness, energy, instrumentalness, liveness, loudness, speechiness, tempo and valence "
