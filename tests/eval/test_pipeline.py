@@ -7,6 +7,7 @@ import json
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from tests.eval.conftest import COVERS, RESOLUTION, make_checkpoint, structured_covers, write_covers
 from training.data.format import ShardedDataset
@@ -49,8 +50,11 @@ def test_checkpoint_pipeline_computes_metrics_and_hits_the_cache(tmp_path, cover
     assert first["summary"]["fid"] == round(first["fid"]["value"], 2)
     on_disk = json.loads((tmp_path / "out" / "eval.json").read_text())
     assert on_disk["fid"] == first["fid"] and on_disk["kid"] == first["kid"]
-    for name in ("samples.png", "closest-pairs.png"):
+    for name in ("samples.png", "closest-pairs.png", "closest-generated.png"):
         assert (tmp_path / "out" / name).is_file()
+    with Image.open(tmp_path / "out" / "closest-pairs.png") as pairs, \
+            Image.open(tmp_path / "out" / "closest-generated.png") as generated_only:
+        assert generated_only.width < pairs.width  # the real halves are left out
 
     seen = extractor.images_seen
     second = evaluate(sampler, covers, config, extractor=extractor)

@@ -108,6 +108,8 @@ def _memorisation(ctx: EvalContext) -> dict:
         generated = np.concatenate(list(generate_batches(ctx.sampler, ctx.plan, c.batch_size, [p["generated"] for p in pairs])))
         nearest = ctx.dataset.batch(ctx.train_index[[p["training"] for p in pairs]])
         ctx.save_picture("closest-pairs.png", pair_grid(generated, nearest))
+        # The same generated covers alone: publishable where the real halves are not.
+        ctx.save_picture("closest-generated.png", image_grid(generated, columns=8))
     for p in pairs:  # report dataset item ids, not split-relative rows
         p["training_id"] = ctx.dataset.items[int(ctx.train_index[p["training"]])].id
         del p["training"]
