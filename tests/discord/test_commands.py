@@ -3,23 +3,14 @@
 from __future__ import annotations
 
 import dataclasses
-import io
 import logging
 import re
 
 import pytest
-from PIL import Image
 
 from bot.types import ServiceUnavailable, UserError
-from tests.discord.conftest import StubService
 from tests.fakes.discord import CALLBACK_DEFERRED_MESSAGE
-
-
-def decoded(data: bytes) -> Image.Image:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
+from tests.stub_service import StubService, decoded
 
 
 async def test_commands_sync_and_random_answers_with_png_embed_and_buttons(fake_discord, start_bot):

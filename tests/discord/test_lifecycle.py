@@ -11,8 +11,8 @@ import pytest
 
 from bot.config import BotConfig, DiscordCommands
 from bot.discord_app import run_discord
-from tests.discord.conftest import StubService
 from tests.log_events import LogWatcher
+from tests.stub_service import StubService
 
 
 async def test_drain_finishes_in_flight_covers_and_refuses_new_ones(fake_discord, start_bot):

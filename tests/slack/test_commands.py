@@ -4,25 +4,16 @@ stub service: acks, uploads, Block Kit, channel membership, rate limits, reconne
 from __future__ import annotations
 
 import asyncio
-import io
 import logging
 
 import pytest
-from PIL import Image
 
 from bot.slack_app import unwrap_links
 from bot.types import ServiceUnavailable, UserError
-from tests.discord.conftest import StubService
 from tests.fakes.slack import PUBLIC_CHANNEL, TEAM_ID
+from tests.stub_service import StubService, decoded
 
 pytestmark = pytest.mark.timeout(30)
-
-
-def decoded(data: bytes) -> Image.Image:
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
 
 
 async def test_slash_command_is_acked_then_a_png_upload_and_a_block_message(fake_slack, start_slack):

@@ -14,9 +14,9 @@ from bot import cli
 from bot.config import BotConfig, ConfigError, Secrets, SlackConfig, config_from_dict
 from bot.serve import serve
 from bot.slack_app import SlackFrontend
-from tests.discord.conftest import StubService
 from tests.fakes.discord import FakeDiscord
 from tests.log_events import LogWatcher
+from tests.stub_service import StubService
 
 pytestmark = pytest.mark.timeout(30)
 

@@ -1,0 +1,98 @@
+"""A stand-in for `CoverService` where a test is about one frontend alone (error mapping,
+buttons, reconnects): it speaks the same API and returns real PNG bytes. Discord and Slack
+tests both use it; end-to-end tests use the real service instead."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+from typing import Any
+
+from PIL import Image
+
+from bot.types import CoverResult, FeatureReport, Requester, UserError
+
+
+def decoded(data: bytes) -> Image.Image:
+    """A PNG a frontend sent, checked by its signature and fully decoded."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    image = Image.open(io.BytesIO(data))
+    image.load()
+    return image
+
+
+def png(seed: int, size: int = 32) -> bytes:
+    image = Image.new("RGB", (size, size), ((seed * 37) % 256, (seed * 91) % 256, 128))
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG")
+    return buffer.getvalue()
+
+
+class StubService:
+    """CoverService's API with canned results; `fail_with` makes the next calls raise."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, Any, Requester]] = []
+        self.fail_with: BaseException | None = None
+        self.queue_position = 0  # > 0: call on_queued(position) before answering
+        self.gate: asyncio.Event | None = None  # set: calls wait for it (in-flight work)
+        self.entered = asyncio.Event()  # a call has reached the service
+        self.started = self.closed = False
+        self._next_id = 100
+
+    async def start(self) -> None:
+        self.started = True
+
+    async def close(self) -> None:
+        self.closed = True
+
+    async def about(self) -> list[Any]:
+        return []
+
+    async def _make(self, kind: str, arg: Any, who: Requester, seed: int | None, on_queued) -> CoverResult:
+        self.calls.append((kind, arg, who))
+        self.entered.set()
+        if self.queue_position and on_queued is not None:
+            await on_queued(self.queue_position)
+        if self.gate is not None:
+            await self.gate.wait()
+        if self.fail_with is not None:
+            raise self.fail_with
+        self._next_id += 1
+        seed = self._next_id * 7 if seed is None else seed
+        features = None
+        if kind in ("cover", "album"):
+            features = FeatureReport(
+                values={"energy": 0.8, "tempo": 120.0, "popularity": None},
+                sources={"energy": "local", "tempo": "local"},
+                missing_note="popularity unknown: left to the model (masked)",
+            )
+        return CoverResult(
+            generation_id=self._next_id,
+            kind=kind,
+            title="Random cover" if kind == "random" else f"{kind} title",
+            subtitle=f"seed {seed}",
+            image_png=png(seed),
+            card_png=png(seed + 1, 16) if features else None,
+            seed=seed,
+            model_name="stub",
+            model_version="v1",
+            features=features,
+        )
+
+    async def cover(self, link, who, *, seed=None, on_queued=None):
+        return await self._make("cover", link, who, seed, on_queued)
+
+    async def album(self, link, who, *, seed=None, on_queued=None):
+        return await self._make("album", link, who, seed, on_queued)
+
+    async def random(self, who, *, seed=None, on_queued=None):
+        return await self._make("random", seed, who, seed, on_queued)
+
+    async def reroll(self, generation_id, who, *, on_queued=None):
+        if generation_id > self._next_id:
+            raise UserError("I don't know that cover any more; make a new one.")
+        return await self._make("reroll", generation_id, who, None, on_queued)
+
+    async def variation(self, generation_id, who, *, on_queued=None):
+        return await self._make("variation", generation_id, who, None, on_queued)
