@@ -26,6 +26,7 @@ def load_script(monkeypatch):
 
 
 def test_shared_covers_build_marks_weak_labels_and_records_no_temp_paths(tmp_path, monkeypatch):
+    assert SHARED_DATA.is_dir(), f"{SHARED_DATA} is missing: the suite expects ../shared beside the checkout, as CI has"
     out = tmp_path / "covers"
     assert load_script(monkeypatch).main(["--shared", str(SHARED_DATA), "--out", str(out), "--resolution", "32"]) == 0
     data = ShardedDataset(out, 32)
