@@ -2,8 +2,8 @@
 
 Each RUN is a training run folder that `albumgan-eval RUN ... --out RUN/EVAL` has scored
 (docs/QUALITY.md, "Recipe comparison at equal wall-clock", says how the runs were made).
-The row reads the recipe from RUN/config.json, steps, images and wall-clock from the last
-line of RUN/stats.jsonl and the checkpoint's step, and the figures from RUN/EVAL/eval.json.
+The row reads the recipe from RUN/config.json, the evaluated checkpoint's step and the
+figures from RUN/EVAL/eval.json, and the real images per step from RUN/stats.jsonl.
 The picture puts the first 4x4 evaluation samples of each run side by side (generated
 images only, so it can be published).
 
@@ -33,7 +33,7 @@ def recipe_words(config: dict) -> str:
     return ", ".join(words)
 
 
-def row(run: Path, eval_dir: str) -> tuple[str, dict]:
+def row(run: Path, eval_dir: str) -> str:
     config = json.loads((run / "config.json").read_text())["config"]
     last = json.loads((run / "stats.jsonl").read_text().splitlines()[-1])
     report = json.loads((run / eval_dir / "eval.json").read_text())
@@ -49,7 +49,7 @@ def row(run: Path, eval_dir: str) -> tuple[str, dict]:
         f"{kid['mean'] * 1e3:.1f} ± {kid['std'] * 1e3:.1f}",
         f"{memo['generated']['median']:.3f} / {memo['suspected_copies']} copies",
     ]
-    return "| " + " | ".join(cells) + " |", report
+    return "| " + " | ".join(cells) + " |"
 
 
 def picture(runs: list[Path], eval_dir: str) -> Image.Image:
@@ -72,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
     print("| run | recipe | G steps | real images seen | FID-5k | KID ×10³ | memorisation (median cosine / copies) |")
     print("|---|---|---|---|---|---|---|")
     for run in args.runs:
-        print(row(run, args.eval_dir)[0])
+        print(row(run, args.eval_dir))
     if args.picture:
         picture(args.runs, args.eval_dir).save(args.picture)
         print(f"wrote {args.picture} ({', '.join(r.name for r in args.runs)}, left to right)")

@@ -1,9 +1,9 @@
 """bot.toml -> typed, validated settings; secrets come from the environment only.
 
 Every key has a default, so an empty file is a working local setup. Unknown keys and
-wrong types are rejected with one line naming the key (`training.typed_config`, the same
-reader as the training recipes), because a misspelt key that is
-silently ignored is the worst kind of config bug. Relative paths are relative to the
+wrong types are rejected with one line naming the key, because a misspelt key that is
+silently ignored is the worst kind of config bug (`training.typed_config` reads both this
+file and the training recipes). Relative paths are relative to the
 config file's folder, so the bot behaves the same from any working directory.
 """
 
