@@ -234,14 +234,15 @@ def stand_in_model(folder: Path, kind: str) -> Path:
     import torch
 
     from export.onnx_export import export_checkpoint
+    from training.architectures import network_state
     from training.checkpoint import FORMAT, VERSION, save_checkpoint
     from training.labels import DEFAULT_SCHEMA
-    from training.networks import Generator, generator_kwargs
+    from training.networks import Generator
 
     torch.manual_seed(0)
     c_dim = len(DEFAULT_SCHEMA) if kind == "acgan" else 0
     generator = Generator(**STAND_IN, c_dim=c_dim)
-    state = {"kwargs": generator_kwargs(generator), "state": generator.state_dict()}
+    state = network_state(generator)
     checkpoint = save_checkpoint(folder / f"{kind}.pt", {
         "format": FORMAT, "version": VERSION, "kind": kind, "step": 0,
         "generator": state, "generator_ema": state,

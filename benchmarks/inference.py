@@ -39,9 +39,10 @@ import torch  # noqa: E402
 
 from bot.engine import Engine, cuda_device_count, physical_cores  # noqa: E402
 from export.onnx_export import CoverGraph, export_checkpoint, fp16_path  # noqa: E402
+from training.architectures import network_state  # noqa: E402
 from training.checkpoint import FORMAT, VERSION, save_checkpoint  # noqa: E402
 from training.labels import DEFAULT_SCHEMA  # noqa: E402
-from training.networks import Generator, count_parameters, generator_kwargs  # noqa: E402
+from training.networks import Generator, count_parameters  # noqa: E402
 
 Z_DIM = 128
 BATCHES = (1, 16, 64)
@@ -51,7 +52,7 @@ def make_checkpoint(path: Path, resolution: int, width: int, kind: str) -> Gener
     torch.manual_seed(0)
     c_dim = len(DEFAULT_SCHEMA) if kind == "acgan" else 0
     generator = Generator(z_dim=Z_DIM, resolution=resolution, width=width, c_dim=c_dim).eval()
-    entry = {"kwargs": generator_kwargs(generator), "state": generator.state_dict()}
+    entry = network_state(generator)
     save_checkpoint(
         path,
         {

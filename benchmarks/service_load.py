@@ -26,12 +26,13 @@ def tiny_model(folder: Path) -> Path:
     import torch
 
     from export.onnx_export import export_checkpoint
+    from training.architectures import network_state
     from training.checkpoint import FORMAT, VERSION, save_checkpoint
-    from training.networks import Generator, generator_kwargs
+    from training.networks import Generator
 
     torch.manual_seed(0)
     generator = Generator(z_dim=16, resolution=16, width=8)
-    state = {"kwargs": generator_kwargs(generator), "state": generator.state_dict()}
+    state = network_state(generator)
     ckpt = save_checkpoint(folder / "tiny.pt", {
         "format": FORMAT, "version": VERSION, "kind": "unconditional", "step": 0,
         "generator": state, "generator_ema": state,

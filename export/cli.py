@@ -27,6 +27,12 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--no-subpixel", action="store_true", help="keep upsample+conv as is (slower, smaller file)"
     )
+    p.add_argument(
+        "--training-state",
+        type=Path,
+        metavar="PATH",
+        help="also write the small fp16 state that `albumgan-train --fine-tune PATH` continues from",
+    )
     p.add_argument("--tolerance", type=float, default=FP32_TOLERANCE, help="fp32 parity tolerance")
     p.add_argument("--fp16-tolerance", type=float, default=FP16_TOLERANCE, help="fp16 parity tolerance")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -73,6 +79,11 @@ def main(argv: list[str] | None = None) -> int:
     except ExportError as exc:
         print(f"albumgan-export: error: {exc}", file=sys.stderr)
         return 1
+    if args.training_state is not None:
+        from training.checkpoint import write_training_artefact
+
+        path = write_training_artefact(args.checkpoint, args.training_state)
+        print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): training state for --fine-tune")
     for result in results:
         info = result.info
         print(

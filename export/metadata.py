@@ -21,6 +21,7 @@ KEY_PRECISION = keys.PREFIX + "precision"
 KEY_ARCHITECTURE = keys.PREFIX + "architecture"
 KEY_EXPORTED = keys.PREFIX + "exported"
 KEY_CONFIG = keys.PREFIX + "training_config"
+KEY_LINEAGE = keys.PREFIX + "training_lineage"
 
 WEAK_LABEL_NOTE = (
     "Conditioning labels are weak: per-track audio features describe the music, not the "
@@ -58,6 +59,17 @@ def dataset_summary(meta: GeneratorMeta) -> dict:
     return summary
 
 
+def lineage_summary(segments: list[dict]) -> dict:
+    """Total steps and minutes over a model's training segments (a fine-tune or a
+    continuation adds one); minutes are null when an early segment did not record them."""
+    minutes = [s.get("minutes") for s in segments]
+    return {
+        "total_steps": sum(int(s.get("steps", 0)) for s in segments),
+        "total_minutes": None if any(m is None for m in minutes) else round(sum(minutes), 1),
+        "segments": segments,
+    }
+
+
 def build_metadata(
     meta: GeneratorMeta,
     *,
@@ -84,7 +96,8 @@ def build_metadata(
         keys.KEY_CREATED: meta.created or _now(),
         keys.KEY_WEIGHTS_SHA256: weights_sha256,
         KEY_PRECISION: precision,
-        KEY_ARCHITECTURE: json.dumps({"width": meta.width, "c_dim": meta.c_dim}, sort_keys=True),
+        KEY_ARCHITECTURE: json.dumps({"arch": meta.arch, **meta.kwargs}, sort_keys=True),
+        KEY_LINEAGE: json.dumps(lineage_summary(meta.lineage), sort_keys=True),
         KEY_EXPORTED: _now(),
         KEY_CONFIG: json.dumps(meta.config, sort_keys=True, default=str),
     }

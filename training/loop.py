@@ -32,13 +32,13 @@ from PIL import Image
 from tqdm import tqdm
 
 from training import checkpoint as ckpt
+from training.architectures import DISCRIMINATORS, GENERATORS, LEGACY_ARCH, build, network_state
 from training.atomic import atomic_write, write_bytes, write_json
-from training.config import Config
+from training.config import Config, ModelConfig
 from training.data.format import ShardedDataset
 from training.data.loader import BatchLoader
 from training.latent import latents_from_seeds
 from training.losses import GANLoss
-from training.networks import Critic, Generator, critic_kwargs, generator_kwargs
 
 log = logging.getLogger(__name__)
 
@@ -95,9 +95,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         start = ckpt.load_checkpoint(fine_tune)
         if start["kind"] != config.model.kind:
             raise TrainingError(f"{fine_tune} is a {start['kind']} model; the config asks for {config.model.kind}")
-        g, d = start["generator"]["kwargs"], start["critic"]["kwargs"]
-        model = dataclasses.replace(config.model, resolution=g["resolution"], z_dim=g["z_dim"], g_width=g["width"],
-                                    d_width=d["width"], latent_prior=start["meta"]["latent_prior"])
+        model = model_of_checkpoint(start, config.model)
         if model != config.model:
             log.info("the model shape and latent prior come from %s: %s", fine_tune, model)
         config = dataclasses.replace(config, model=model)
@@ -112,29 +110,25 @@ def training_loop(  # noqa: C901 (one readable function, by design)
 
     # Networks (same seed on every rank, so the copies start equal).
     torch.manual_seed(config.train.seed)
-    if start is not None:
-        g_kwargs, d_kwargs = start["generator"]["kwargs"], start["critic"]["kwargs"]
-    else:
-        c_dim = len(dataset.schema) if conditional else 0
-        m = config.model
-        g_kwargs = {"z_dim": m.z_dim, "resolution": m.resolution, "width": m.g_width, "c_dim": c_dim}
-        d_kwargs = {"resolution": m.resolution, "width": m.d_width, "c_dim": c_dim}
-    if g_kwargs["resolution"] != dataset.resolution or (g_kwargs["c_dim"] and g_kwargs["c_dim"] != len(dataset.schema)):
-        raise TrainingError(f"the checkpoint's model ({g_kwargs}) does not fit the {dataset.resolution}px dataset")
-    G = Generator(**g_kwargs).to(device)
-    D = Critic(**d_kwargs).to(device)
-    G_ema = copy.deepcopy(G).eval().requires_grad_(False)
-    if start is not None:
-        G.load_state_dict(start["generator"]["state"])
-        D.load_state_dict(start["critic"]["state"])
-        G_ema.load_state_dict(start["generator_ema"]["state"])
+    c_dim = len(dataset.schema) if conditional else 0
+    g_entry, d_entry = (start["generator"], start["critic"]) if start is not None else network_entries(config, c_dim)
+    g_size = g_entry["kwargs"]
+    if g_size["resolution"] != dataset.resolution or (g_size["c_dim"] and g_size["c_dim"] != len(dataset.schema)):
+        raise TrainingError(f"the checkpoint's model ({g_size}) does not fit the {dataset.resolution}px dataset")
+    try:
+        G = build(g_entry, GENERATORS, load_state=start is not None).to(device)
+        D = build(d_entry, DISCRIMINATORS, load_state=start is not None).to(device)
+        G_ema = build(start["generator_ema"], GENERATORS).to(device) if start is not None else copy.deepcopy(G)
+    except ValueError as exc:
+        raise TrainingError(f"cannot rebuild the networks: {exc}") from exc
+    G_ema.eval().requires_grad_(False)
     for module in (G, D, G_ema):
         module.to(memory_format=memory_format)
         broadcast_parameters(module, world)
 
     # Optimisers and loss.
     opt_G = make_optimizer(G.parameters(), config, config.optim.g_lr)
-    opt_D = make_optimizer(D.parameters(), config, config.optim.d_lr)
+    opt_D = make_optimizer([p for p in D.parameters() if p.requires_grad], config, config.optim.d_lr)
     scaler_G = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     scaler_D = torch.amp.GradScaler("cuda", enabled=amp_dtype == torch.float16)
     G_fast, D_fast = (torch.compile(G), torch.compile(D)) if config.runtime.compile else (G, D)
@@ -150,7 +144,8 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         cache_on_device_mb=config.runtime.cache_on_device_mb, channels_last=config.runtime.channels_last,
     )
     torch.manual_seed(config.train.seed * 1000 + rank + 1)  # noise differs across ranks
-    step, images = 0, 0
+    step, images, seconds_before = 0, 0, 0.0
+    lineage_before = earlier_segments(start, resume)
     if resume:
         train_state = start["training"]
         opt_G.load_state_dict(train_state["opt_G"])
@@ -159,6 +154,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         scaler_D.load_state_dict(train_state["scaler_D"])
         loader.sampler.load_state_dict(train_state["data"])
         step, images = int(start["step"]), int(train_state["images"])
+        seconds_before = float(train_state.get("seconds", 0.0))
         set_rng_state(train_state["rng"], rank, world)
 
     # Run directory.
@@ -174,9 +170,15 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     grid_rows = np.random.default_rng(GRID_LABEL_SEED).choice(len(dataset), config.train.grid, replace=len(dataset) < config.train.grid)
     grid_labels = loader.labels[torch.from_numpy(grid_rows).to(device)] if conditional else None
     grid_mask = loader.mask[torch.from_numpy(grid_rows).to(device)] if conditional else None
+
+    def sample_grid() -> None:
+        calibrate_batch_norm(G_ema, config.model.latent_prior, loader.labels if conditional else None,
+                             loader.mask if conditional else None)
+        save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
+
     if is_main and not resume:
         save_grid(torch.from_numpy(dataset.batch(grid_rows)).permute(0, 3, 1, 2).float() / 127.5 - 1, sample_dir / "reals.png")
-        save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
+        sample_grid()
 
     # Checkpoints.
     def snapshot() -> Path | None:
@@ -184,23 +186,29 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         check_replicas_agree(G, world)
         if not is_main:
             return None
+        calibrate_batch_norm(G_ema, config.model.latent_prior, loader.labels if conditional else None,
+                             loader.mask if conditional else None)
+        seconds = seconds_before + time.monotonic() - t_start
+        segment = {"dataset": dataset.content_hash, "steps": step, "minutes": round(seconds / 60, 2)}
         payload = {
             "format": ckpt.FORMAT,
             "version": ckpt.VERSION,
             "kind": config.model.kind,
             "step": step,
-            "generator": {"kwargs": generator_kwargs(G), "state": G.state_dict()},
-            "generator_ema": {"kwargs": generator_kwargs(G_ema), "state": G_ema.state_dict()},
-            "critic": {"kwargs": critic_kwargs(D), "state": D.state_dict()},
+            "generator": network_state(G),
+            "generator_ema": network_state(G_ema),
+            "critic": network_state(D),
             "meta": {
                 "latent_prior": config.model.latent_prior,
                 "label_schema": dataset.schema.to_dict() if conditional else None,
                 "dataset": dataset_meta,
                 "config": config.to_dict(),
                 "created": datetime.now(UTC).isoformat(timespec="seconds"),
+                "lineage": lineage_before + [segment],  # this run and the runs it continues
             },
             "training": {
                 "images": images,
+                "seconds": seconds,
                 "opt_G": opt_G.state_dict(),
                 "opt_D": opt_D.state_dict(),
                 "scaler_G": scaler_G.state_dict(),
@@ -285,7 +293,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
 
             # Samples.
             if is_main and step % config.train.sample_every == 0:
-                save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
+                sample_grid()
 
             # Stop conditions (agreed across ranks so that all of them save together).
             stop = agree_any([interrupted.is_set(), time.monotonic() >= deadline], world, device)
@@ -306,13 +314,70 @@ def training_loop(  # noqa: C901 (one readable function, by design)
 
     # Final samples.
     if is_main and step % config.train.sample_every:
-        save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
+        sample_grid()
     final = ckpt.latest_checkpoint(ckpt_dir) if is_main and last_saved is not None else None
     log.info("stopped (%s) at step %d, %d images", reason, step, images)
     return RunResult(step=step, images=images, reason=reason, checkpoint=final)
 
 
 # Helpers used by the loop.
+
+
+def network_entries(config: Config, c_dim: int) -> tuple[dict, dict]:
+    """Checkpoint-style {"arch", "kwargs"} for a new run's generator and discriminator."""
+    m = config.model
+    g = {"z_dim": m.z_dim, "resolution": m.resolution, "width": m.g_width, "c_dim": c_dim}
+    d = {"resolution": m.resolution, "width": m.d_width, "c_dim": c_dim}
+    if m.discriminator == "projected":
+        d |= {"projection": m.d_projection, "aux": config.loss.aux_weight > 0, "projection_seed": config.train.seed}
+    return {"arch": m.generator, "kwargs": g}, {"arch": m.discriminator, "kwargs": d}
+
+
+def model_of_checkpoint(start: dict, model: ModelConfig) -> ModelConfig:
+    """The model section a fine-tune inherits: the checkpoint's architecture and sizes."""
+    g, d = start["generator"], start["critic"]
+    return dataclasses.replace(
+        model, generator=g.get("arch", LEGACY_ARCH), discriminator=d.get("arch", LEGACY_ARCH),
+        resolution=g["kwargs"]["resolution"], z_dim=g["kwargs"]["z_dim"], g_width=g["kwargs"]["width"],
+        d_width=d["kwargs"]["width"], d_projection=bool(d["kwargs"].get("projection", False)),
+        latent_prior=start["meta"]["latent_prior"],
+    )
+
+
+def earlier_segments(start: dict | None, resume: bool) -> list[dict]:
+    """The training segments before this run's: a resumed run continues its own last one; a
+    fine-tune adds one after all of its starting checkpoint's (older files: its step count)."""
+    if start is None:
+        return []
+    lineage = start["meta"].get("lineage")
+    if lineage is None:
+        lineage = [{"dataset": start["meta"]["dataset"]["content_hash"], "steps": int(start["step"]), "minutes": None}]
+    return list(lineage[:-1] if resume else lineage)
+
+
+@torch.no_grad()
+def calibrate_batch_norm(G: torch.nn.Module, prior: str, labels, mask, *, images: int = 512, batch: int = 64) -> None:
+    """Recompute the BatchNorm statistics of an EMA generator for its own weights (SWA's
+    `update_bn`): update_ema copies them from the trained G, whose weights they fit, and an
+    eval-mode EMA model with them draws washed-out samples. Seeded privately, so the run's
+    RNG streams (and exact resume) are untouched; a no-op without BatchNorm."""
+    norms = [m for m in G.modules() if isinstance(m, torch.nn.modules.batchnorm._BatchNorm)]
+    if not norms:
+        return
+    device = next(G.parameters()).device
+    rng = torch.Generator().manual_seed(GRID_LABEL_SEED)
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average over the calibration batches
+    G.train()
+    for _ in range(0, images, batch):
+        z = torch.rand(batch, G.z_dim, generator=rng) * 2 - 1 if prior == "uniform" else torch.randn(batch, G.z_dim, generator=rng)
+        rows = torch.randint(len(labels), (batch,), generator=rng).to(device) if labels is not None else None
+        G(z.to(device), None if rows is None else labels[rows], None if rows is None else mask[rows])
+    G.eval()
+    for m, momentum in zip(norms, momenta, strict=True):
+        m.momentum = momentum
 
 
 def init_distributed(device_name: str) -> tuple[int, int, torch.device]:
@@ -397,7 +462,7 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 
 
 @torch.no_grad()
-def generate(G: Generator, z: torch.Tensor, labels, mask, batch: int = 64) -> torch.Tensor:
+def generate(G: torch.nn.Module, z: torch.Tensor, labels, mask, batch: int = 64) -> torch.Tensor:
     parts = []
     for i in range(0, len(z), batch):
         parts.append(G(z[i : i + batch], None if labels is None else labels[i : i + batch], None if mask is None else mask[i : i + batch]).float().cpu())

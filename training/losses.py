@@ -28,11 +28,11 @@ from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from training.augment import diff_augment, parse_policy
 from training.config import Config
-from training.networks import Critic, Generator
 
 Tensor = torch.Tensor
 
@@ -60,8 +60,8 @@ def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
 class GANLoss:
     def __init__(
         self,
-        G: Generator,
-        D: Critic,
+        G: nn.Module,
+        D: nn.Module,
         config: Config,
         *,
         autocast: Callable[[], AbstractContextManager] = nullcontext,
@@ -76,8 +76,8 @@ class GANLoss:
         self.uniform = config.model.latent_prior == "uniform"
         self.objective = OBJECTIVES[config.loss.kind]
         self.policy = parse_policy(config.augment.policy)
+        self.cutout = config.augment.cutout
         self.autocast = autocast
-        self.conditional = G.c_dim > 0
 
     @property
     def regulariser_interval(self) -> int:
@@ -85,7 +85,7 @@ class GANLoss:
         return {"gp": self.loss.gp_interval, "r1": self.loss.r1_interval}.get(kind, 0)
 
     def augment(self, images: Tensor) -> Tensor:
-        return diff_augment(images, self.policy) if self.policy else images
+        return diff_augment(images, self.policy, self.cutout) if self.policy else images
 
     def latent_step(self, z: Tensor, labels, mask, *, create_graph: bool) -> tuple[Tensor, Tensor]:
         """LOGAN's natural-gradient step: (z', dz)."""
@@ -93,7 +93,7 @@ class GANLoss:
         G = self.G if create_graph else self.G_fast
         D = self.D if create_graph else self.D_fast
         with self.autocast():
-            score, _ = D(self.augment(G(z, labels, mask)))
+            score, _ = D(self.augment(G(z, labels, mask)), labels, mask)
         (g,) = torch.autograd.grad(score.sum(), z, create_graph=create_graph)
         dz = self.logan.alpha / (self.logan.beta + g.pow(2).sum(1, keepdim=True)) * g
         z_new = z + dz
@@ -122,9 +122,9 @@ class GANLoss:
             real_aug, fake_aug = self.augment(real), self.augment(fake)
             loss, stats = torch.zeros((), device=real.device), {}
             if phase != "Dreg":
-                loss, stats = self._critic(real_aug, fake_aug, labels, mask)
+                loss, stats = self._critic(real_aug, fake_aug, labels, mask, gen_labels, gen_mask)
             if phase != "D":
-                penalty, reg_stats = self._regulariser(real, real_aug, fake_aug)
+                penalty, reg_stats = self._regulariser(real, real_aug, fake_aug, labels, mask)
                 loss, stats = loss + penalty * gain, stats | reg_stats
             return loss, stats
         if phase == "G":
@@ -137,27 +137,34 @@ class GANLoss:
         with torch.no_grad(), self.autocast():
             return self.G_fast(z, gen_labels, gen_mask)
 
-    def _critic(self, real_aug, fake_aug, labels, mask):
+    def _critic(self, real_aug, fake_aug, labels, mask, gen_labels, gen_mask):
         with self.autocast():
-            # One critic pass over reals and fakes together: fewer, larger kernels.
-            scores, aux = self.D_fast(torch.cat([real_aug, fake_aug]))
-        real_score, fake_score = scores.split(len(real_aug))
+            if getattr(self.D, "batch_coupled", False):
+                # BatchNorm in the critic: a mixed batch would share statistics across
+                # reals and fakes, so each goes through on its own (as Projected GAN does).
+                real_score, aux = self.D_fast(real_aug, labels, mask)
+                fake_score, _ = self.D_fast(fake_aug, gen_labels, gen_mask)
+            else:
+                # One critic pass over reals and fakes together: fewer, larger kernels.
+                both = (None, None) if gen_labels is None else (torch.cat([labels, gen_labels]), torch.cat([mask, gen_mask]))
+                scores, aux = self.D_fast(torch.cat([real_aug, fake_aug]), *both)
+                real_score, fake_score = scores.split(len(real_aug))
         loss = self.objective.critic(real_score, fake_score)
         stats = {"D/adv": loss.detach(), "D/real": real_score.detach().mean(), "D/fake": fake_score.detach().mean()}
-        if self.conditional:
+        if aux is not None and self.loss.aux_weight:
             aux_loss = masked_mse(aux[: len(real_aug)], labels, mask)
             loss = loss + self.loss.aux_weight * aux_loss
             stats["D/aux"] = aux_loss.detach()
         return loss, stats
 
-    def _regulariser(self, real, real_aug, fake_aug):
+    def _regulariser(self, real, real_aug, fake_aug, labels, mask):
         kind = self.objective.regulariser
         if kind == "gp":
             # The penalty on lines between augmented reals and fakes: where the critic looks.
             eps = torch.rand(len(real_aug), 1, 1, 1, device=real_aug.device, dtype=real_aug.dtype)
             mixed = (eps * real_aug.detach() + (1 - eps) * fake_aug.detach()).requires_grad_(True)
             with self.autocast():
-                score, _ = self.D(mixed)
+                score, _ = self.D(mixed)  # wgan-gp runs with the dcgan critic only (config), which ignores labels
             (grad,) = torch.autograd.grad(score.sum(), mixed, create_graph=True)
             penalty = (grad.float().flatten(1).norm(dim=1) - 1).pow(2).mean()
             return penalty * self.loss.gp_weight, {"D/gp": penalty.detach()}
@@ -165,7 +172,7 @@ class GANLoss:
             # R1 on the un-augmented reals, through the augmentation (as stylegan2-ada does).
             real = real.detach().requires_grad_(True)
             with self.autocast():
-                score, _ = self.D(self.augment(real))
+                score, _ = self.D(self.augment(real), labels, mask)
             (grad,) = torch.autograd.grad(score.sum(), real, create_graph=True)
             penalty = grad.float().pow(2).flatten(1).sum(1).mean()
             return penalty * (self.loss.r1_gamma / 2), {"D/r1": penalty.detach()}
@@ -180,10 +187,10 @@ class GANLoss:
         G = self.G if self.logan.enabled else self.G_fast
         D = self.D if self.logan.enabled else self.D_fast
         with self.autocast():
-            score, aux = D(self.augment(G(z, gen_labels, gen_mask)))
+            score, aux = D(self.augment(G(z, gen_labels, gen_mask)), gen_labels, gen_mask)
         loss = self.objective.generator(score)
         stats["G/adv"] = loss.detach()
-        if self.conditional:
+        if aux is not None and self.loss.aux_weight:
             aux_loss = masked_mse(aux, gen_labels, gen_mask)
             loss = loss + self.loss.aux_weight * aux_loss
             stats["G/aux"] = aux_loss.detach()

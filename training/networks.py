@@ -57,6 +57,22 @@ class Upsample2x(nn.Upsample):
         return x.unsqueeze(3).unsqueeze(5).expand(-1, -1, -1, 2, -1, 2).flatten(4, 5).flatten(2, 3)
 
 
+def condition_vector(z: torch.Tensor, c_dim: int, labels: torch.Tensor | None, mask: torch.Tensor | None) -> torch.Tensor:
+    """What a conditional generator sees of the labels: cat(labels * mask, mask), (N, 2 c_dim).
+    Missing labels mean "nothing known" (mask 0); a missing mask means every label is present."""
+    if labels is None:
+        labels = z.new_zeros(z.shape[0], c_dim)
+        mask = z.new_zeros(z.shape[0], c_dim)
+    elif mask is None:
+        mask = torch.ones_like(labels)
+    if labels.shape != (z.shape[0], c_dim) or mask.shape != labels.shape:
+        raise ValueError(
+            f"labels and mask must have shape ({z.shape[0]}, {c_dim}), "
+            f"got {tuple(labels.shape)} and {tuple(mask.shape)}"
+        )
+    return torch.cat([labels * mask, mask], dim=1)
+
+
 class Generator(nn.Module):
     def __init__(self, z_dim: int = 128, resolution: int = 64, width: int = 64, c_dim: int = 0):
         super().__init__()
@@ -91,21 +107,12 @@ class Generator(nn.Module):
         known" (mask 0); a missing mask means every given label is present."""
         if z.ndim != 2 or z.shape[1] != self.z_dim:
             raise ValueError(f"z must have shape (N, {self.z_dim}), got {tuple(z.shape)}")
-        x = z
-        if self.c_dim:
-            if labels is None:
-                labels = z.new_zeros(z.shape[0], self.c_dim)
-                mask = z.new_zeros(z.shape[0], self.c_dim)
-            elif mask is None:
-                mask = torch.ones_like(labels)
-            if labels.shape != (z.shape[0], self.c_dim) or mask.shape != labels.shape:
-                raise ValueError(
-                    f"labels and mask must have shape ({z.shape[0]}, {self.c_dim}), "
-                    f"got {tuple(labels.shape)} and {tuple(mask.shape)}"
-                )
-            x = torch.cat([z, labels * mask, mask], dim=1)
+        x = torch.cat([z, condition_vector(z, self.c_dim, labels, mask)], dim=1) if self.c_dim else z
         x = self.input_act(self.input(x).view(z.shape[0], -1, 4, 4))
         return torch.tanh(self.blocks(x).float())
+
+    def config(self) -> dict:
+        return {"z_dim": self.z_dim, "resolution": self.resolution, "width": self.width, "c_dim": self.c_dim}
 
 
 class Critic(nn.Module):
@@ -127,8 +134,11 @@ class Critic(nn.Module):
         self.score = nn.Linear(channels * 16, 1)
         self.aux = nn.Linear(channels * 16, self.c_dim) if self.c_dim else None
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """images (N, 3, R, R) in [-1, 1] -> (score (N,), aux (N, c_dim) or None), float32."""
+    def forward(
+        self, images: torch.Tensor, labels: torch.Tensor | None = None, mask: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """images (N, 3, R, R) in [-1, 1] -> (score (N,), aux (N, c_dim) or None), float32.
+        The labels are not used: this critic conditions through its auxiliary head only."""
         if images.ndim != 4 or images.shape[1:] != (3, self.resolution, self.resolution):
             raise ValueError(
                 f"images must have shape (N, 3, {self.resolution}, {self.resolution}), "
@@ -140,12 +150,8 @@ class Critic(nn.Module):
         return score, aux
 
 
-def generator_kwargs(g: Generator) -> dict:
-    return {"z_dim": g.z_dim, "resolution": g.resolution, "width": g.width, "c_dim": g.c_dim}
-
-
-def critic_kwargs(d: Critic) -> dict:
-    return {"resolution": d.resolution, "width": d.width, "c_dim": d.c_dim}
+    def config(self) -> dict:
+        return {"resolution": self.resolution, "width": self.width, "c_dim": self.c_dim}
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -7,11 +7,12 @@ import numpy as np
 import pytest
 import torch
 
+from training.architectures import network_state
 from training.checkpoint import FORMAT, VERSION, save_checkpoint
 from training.data.format import Item, write_dataset
 from training.labels import DEFAULT_SCHEMA
 from training.metrics.inception import InceptionFeatures
-from training.networks import Generator, generator_kwargs
+from training.networks import Generator
 
 Z_DIM = 16
 RESOLUTION = 16
@@ -51,7 +52,7 @@ def make_checkpoint(path, kind: str, *, seed: int = 0):
     torch.manual_seed(seed)
     c_dim = len(DEFAULT_SCHEMA) if kind == "acgan" else 0
     generator = Generator(z_dim=Z_DIM, resolution=RESOLUTION, width=WIDTH, c_dim=c_dim)
-    state = {"kwargs": generator_kwargs(generator), "state": generator.state_dict()}
+    state = network_state(generator)
     payload = {
         "format": FORMAT, "version": VERSION, "kind": kind, "step": 7,
         "generator": state, "generator_ema": state,

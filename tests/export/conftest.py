@@ -5,9 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
+from training.architectures import network_state
 from training.checkpoint import FORMAT, VERSION, save_checkpoint
 from training.labels import DEFAULT_SCHEMA
-from training.networks import Generator, generator_kwargs
+from training.networks import Generator
 
 Z_DIM = 16
 RESOLUTION = 16
@@ -26,8 +27,8 @@ def make_checkpoint(path, kind: str, *, seed: int = 0, step: int = 120, prior: s
         "version": VERSION,
         "kind": kind,
         "step": step,
-        "generator": {"kwargs": generator_kwargs(generator), "state": generator.state_dict()},
-        "generator_ema": {"kwargs": generator_kwargs(ema), "state": ema.state_dict()},
+        "generator": network_state(generator),
+        "generator_ema": network_state(ema),
         "meta": {
             "latent_prior": prior,
             "label_schema": DEFAULT_SCHEMA.to_dict() if kind == "acgan" else None,

@@ -4,8 +4,9 @@ import pytest
 import torch
 
 from training import checkpoint as ckpt
+from training.architectures import network_state
 from training.labels import DEFAULT_SCHEMA
-from training.networks import Critic, Generator, critic_kwargs, generator_kwargs
+from training.networks import Critic, Generator
 
 
 def make_payload(step=7, c_dim=10):
@@ -17,9 +18,9 @@ def make_payload(step=7, c_dim=10):
         "version": ckpt.VERSION,
         "kind": "acgan" if c_dim else "unconditional",
         "step": step,
-        "generator": {"kwargs": generator_kwargs(g), "state": g.state_dict()},
-        "generator_ema": {"kwargs": generator_kwargs(ema), "state": ema.state_dict()},
-        "critic": {"kwargs": critic_kwargs(d), "state": d.state_dict()},
+        "generator": network_state(g),
+        "generator_ema": network_state(ema),
+        "critic": network_state(d),
         "meta": {
             "latent_prior": "uniform",
             "label_schema": DEFAULT_SCHEMA.to_dict() if c_dim else None,
@@ -41,7 +42,7 @@ def test_load_generator_returns_ema_in_eval_mode_with_meta(tmp_path):
     raw, _ = ckpt.load_generator(path, ema=False)
     assert torch.equal(raw(z, labels, mask), g.eval()(z, labels, mask))
     assert meta.kind == "acgan" and meta.step == 7 and meta.c_dim == 10
-    assert (meta.resolution, meta.z_dim, meta.width) == (16, 16, 8)
+    assert (meta.resolution, meta.z_dim, meta.arch, meta.kwargs["width"]) == (16, 16, "dcgan", 8)
     assert meta.latent_prior == "uniform" and meta.label_schema == DEFAULT_SCHEMA
     assert meta.dataset["content_hash"] == "abc" and meta.created.startswith("2026")
     json.dumps(meta.config)
