@@ -36,7 +36,7 @@ from typing import Any, Protocol
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bot.config import (  # noqa: E402
+from albumgan.bot.config import (  # noqa: E402
     BotConfig,
     DatabaseConfig,
     DiscordConfig,
@@ -81,7 +81,7 @@ class DiscordFrontend:
 
     @contextlib.asynccontextmanager
     async def session(self, service: Any) -> AsyncIterator[DiscordFrontend]:
-        from bot.discord_app import make_bot
+        from albumgan.bot.discord_app import make_bot
         from tests.fakes.discord import FakeDiscord
 
         async with FakeDiscord() as fake:
@@ -94,7 +94,7 @@ class DiscordFrontend:
                     await bot.wait_until_ready()
                     yield self
                 finally:
-                    await bot.close()  # drains in-flight work, closes the service
+                    await bot.close()  # drains in-flight work
                     with contextlib.suppress(asyncio.CancelledError):
                         await runner
 
@@ -119,20 +119,21 @@ class SlackFrontend:
 
     @contextlib.asynccontextmanager
     async def session(self, service: Any) -> AsyncIterator[SlackFrontend]:
-        from bot.config import SlackConfig
-        from bot.slack_app import SlackFrontend as SlackApp
+        from albumgan.bot.config import SlackConfig
+        from albumgan.bot.slack_app import SlackFrontend as SlackApp
         from tests.fakes.slack import FakeSlack
 
         async with FakeSlack() as fake:
             self.fake = fake
-            app = SlackApp(service, SlackConfig(api_base=fake.api_base),
-                           bot_token=fake.bot_token, app_token=fake.app_token)
+            app = SlackApp(
+                service, SlackConfig(api_base=fake.api_base), bot_token=fake.bot_token, app_token=fake.app_token
+            )
             try:
                 await app.start()
                 await fake.wait_connected()
                 yield self
             finally:
-                await app.close()  # drains in-flight work, closes the service
+                await app.close()  # drains in-flight work
 
     async def command(self, name: str, options: dict[str, Any], user_id: str, timeout: float) -> Outcome:
         text = str(options.get("seed", "")) if name == "random" else options["link"]
@@ -175,8 +176,9 @@ def plan(mix: list[tuple[str, int]], total: int, track_ids: list[str], album_ids
             yield name, {"link": f"https://open.spotify.com/album/{album_ids[i % len(album_ids)]}"}
 
 
-async def drive(frontend: Frontend, commands: list, *, concurrency: int, rate: float | None,
-                timeout: float) -> tuple[list[Outcome], float]:
+async def drive(
+    frontend: Frontend, commands: list, *, concurrency: int, rate: float | None, timeout: float
+) -> tuple[list[Outcome], float]:
     """Closed loop (`concurrency` outstanding) or open loop (`rate` arrivals per second).
     Every command comes from a different user, so per-user cooldowns do not throttle it:
     this measures the bot, not its fairness rules."""
@@ -217,9 +219,11 @@ def report(outcomes: list[Outcome], wall_s: float, args: argparse.Namespace, mod
     ]
     acks = sorted(o.ack_s for o in outcomes if o.ack_s is not None)
     if acks:
-        lines.append(f"ack p50: {acks[len(acks) // 2] * 1000:.0f} ms  "
-                     f"p95: {acks[min(len(acks) - 1, int(0.95 * len(acks)))] * 1000:.0f} ms  "
-                     f"max: {acks[-1] * 1000:.0f} ms")
+        lines.append(
+            f"ack p50: {acks[len(acks) // 2] * 1000:.0f} ms  "
+            f"p95: {acks[min(len(acks) - 1, int(0.95 * len(acks)))] * 1000:.0f} ms  "
+            f"max: {acks[-1] * 1000:.0f} ms"
+        )
     if errors:
         lines.append(f"first error answer: {errors[0].answer[:200]!r}")
     return "\n".join(lines)
@@ -233,25 +237,38 @@ def stand_in_model(folder: Path, kind: str) -> Path:
     same ONNX graph and cost, only the weights are random."""
     import torch
 
-    from export.onnx_export import export_checkpoint
-    from training.architectures import network_state
-    from training.checkpoint import FORMAT, VERSION, save_checkpoint
-    from training.labels import DEFAULT_SCHEMA
-    from training.networks import Generator
+    from albumgan.export.onnx_export import export_checkpoint
+    from albumgan.labels import DEFAULT_SCHEMA
+    from albumgan.training.architectures import network_state
+    from albumgan.training.checkpoint import FORMAT, VERSION, save_checkpoint
+    from albumgan.training.networks import Generator
 
     torch.manual_seed(0)
     c_dim = len(DEFAULT_SCHEMA) if kind == "acgan" else 0
     generator = Generator(**STAND_IN, c_dim=c_dim)
     state = network_state(generator)
-    checkpoint = save_checkpoint(folder / f"{kind}.pt", {
-        "format": FORMAT, "version": VERSION, "kind": kind, "step": 0,
-        "generator": state, "generator_ema": state,
-        "meta": {"latent_prior": "normal",
-                 "label_schema": DEFAULT_SCHEMA.to_dict() if kind == "acgan" else None,
-                 "dataset": {"content_hash": "benchmark", "count": 0,
-                             "provenance": {"source": "untrained stand-in for benchmarks"}},
-                 "config": {}, "created": "2026-11-25T00:00:00+00:00"},
-    })
+    checkpoint = save_checkpoint(
+        folder / f"{kind}.pt",
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "kind": kind,
+            "step": 0,
+            "generator": state,
+            "generator_ema": state,
+            "meta": {
+                "latent_prior": "normal",
+                "label_schema": DEFAULT_SCHEMA.to_dict() if kind == "acgan" else None,
+                "dataset": {
+                    "content_hash": "benchmark",
+                    "count": 0,
+                    "provenance": {"source": "untrained stand-in for benchmarks"},
+                },
+                "config": {},
+                "created": "2026-11-25T00:00:00+00:00",
+            },
+        },
+    )
     return export_checkpoint(checkpoint, folder / f"{kind}-stand-in-64.onnx")[0].path
 
 
@@ -270,12 +287,12 @@ def find_models(models_dir: Path, scratch: Path) -> tuple[dict[str, Path], str]:
     return found, "; ".join(label)
 
 
-def bench_config(scratch: Path, models: dict[str, Path], spotify: Any, recco: Any,
-                 workers: int) -> BotConfig:
+def bench_config(scratch: Path, models: dict[str, Path], spotify: Any, recco: Any, workers: int) -> BotConfig:
     return BotConfig(
         models=ModelsConfig(unconditional=str(models["unconditional"]), acgan=str(models["acgan"])),
-        features=FeaturesConfig(providers=["reccobeats", "spotify-popularity"],
-                                reccobeats_base=recco.base_url, timeout_s=5.0),
+        features=FeaturesConfig(
+            providers=["reccobeats", "spotify-popularity"], reccobeats_base=recco.base_url, timeout_s=5.0
+        ),
         spotify=SpotifyConfig(api_base=spotify.api_base, token_url=spotify.token_url, timeout_s=5.0),
         limits=LimitsConfig(queue_size=1024, per_user_queued=3, cooldown_s=0.0, workers=workers),
         database=DatabaseConfig(path=str(scratch / "bench.sqlite3")),
@@ -284,7 +301,7 @@ def bench_config(scratch: Path, models: dict[str, Path], spotify: Any, recco: An
 
 
 async def run(args: argparse.Namespace) -> str:
-    from bot.service import CoverService
+    from albumgan.bot.service import CoverService
     from tests.fakes.reccobeats import FakeReccoBeats
     from tests.fakes.spotify import FakeSpotify, make_catalog
 
@@ -295,18 +312,23 @@ async def run(args: argparse.Namespace) -> str:
         catalog = make_catalog(n_albums=20, tracks_per_album=8, seed=3)
         async with FakeSpotify(catalog) as spotify, FakeReccoBeats(catalog) as recco:
             config = bench_config(scratch, models, spotify, recco, args.workers)
-            secrets = Secrets(spotify_client_id=spotify.client_id,
-                              spotify_client_secret=spotify.client_secret)
-            service = CoverService.from_config(config, secrets=secrets)
+            secrets = Secrets(spotify_client_id=spotify.client_id, spotify_client_secret=spotify.client_secret)
             frontend = FRONTENDS[args.frontend]()
-            async with frontend.session(service):
-                commands = list(plan(mix, args.requests + args.warmup, list(catalog.tracks),
-                                     [a.id for a in catalog.album_list]))
-                await drive(frontend, commands[: args.warmup], concurrency=args.concurrency,
-                            rate=None, timeout=args.timeout)
-                outcomes, wall_s = await drive(frontend, commands[args.warmup:],
-                                               concurrency=args.concurrency, rate=args.rate,
-                                               timeout=args.timeout)
+            # Opened and closed here, as bot/serve.py does: frontends only borrow the service.
+            async with CoverService.from_config(config, secrets=secrets) as service, frontend.session(service):
+                commands = list(
+                    plan(mix, args.requests + args.warmup, list(catalog.tracks), [a.id for a in catalog.album_list])
+                )
+                await drive(
+                    frontend, commands[: args.warmup], concurrency=args.concurrency, rate=None, timeout=args.timeout
+                )
+                outcomes, wall_s = await drive(
+                    frontend,
+                    commands[args.warmup :],
+                    concurrency=args.concurrency,
+                    rate=args.rate,
+                    timeout=args.timeout,
+                )
     return report(outcomes, wall_s, args, label)
 
 
@@ -316,11 +338,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--requests", type=int, default=400, help="timed commands")
     parser.add_argument("--warmup", type=int, default=20, help="untimed commands first")
     parser.add_argument("--concurrency", type=int, default=32, help="outstanding commands")
-    parser.add_argument("--rate", type=float, default=None,
-                        help="open loop: commands arriving per second (default: closed loop)")
+    parser.add_argument(
+        "--rate", type=float, default=None, help="open loop: commands arriving per second (default: closed loop)"
+    )
     parser.add_argument("--mix", default="random=1,cover=1", help="e.g. random=3,cover=1,album=1")
-    parser.add_argument("--workers", type=int, default=LimitsConfig().workers,
-                        help="[limits] workers for the service")
+    parser.add_argument("--workers", type=int, default=LimitsConfig().workers, help="[limits] workers for the service")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a command is lost")
     parser.add_argument("--models", default=str(REPO / "models"))
     args = parser.parse_args(argv)

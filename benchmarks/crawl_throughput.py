@@ -16,20 +16,26 @@ import tempfile
 import time
 from pathlib import Path
 
+from albumgan.sources import ProviderChain, SpotifyCatalog, build_providers, spotify_client
+from albumgan.training.data.clean import CleanConfig
+from albumgan.training.data.crawl import DEFAULT_PROVIDERS, CrawlConfig, Crawler
+from albumgan.training.data.crawl_state import CrawlState
 from tests.fakes.reccobeats import FakeReccoBeats
 from tests.fakes.spotify import FakeSpotify, make_catalog
-from training.data.clean import CleanConfig
-from training.data.crawl import DEFAULT_PROVIDERS, CrawlConfig, Crawler
-from training.data.crawl_state import CrawlState
-from training.sources import ProviderChain, SpotifyCatalog, build_providers, spotify_client
 
 
 def crawl_once(catalog, batch_endpoints: bool, workdir: Path) -> tuple[float, int, int]:
     with FakeSpotify(catalog) as spotify, FakeReccoBeats(catalog) as recco:
         spotify.batch_endpoints = batch_endpoints
-        client = SpotifyCatalog(spotify_client("test-id", "test-secret", api_base=spotify.api_base, token_url=spotify.token_url))
-        chain = ProviderChain(build_providers(DEFAULT_PROVIDERS, catalog=client, reccobeats_base_url=recco.base_url), on_error="raise")
-        config = CrawlConfig(seeds=[f"artist:{a}" for a in catalog.artists], out=workdir / "ds", clean=CleanConfig(resolutions=(64,)))
+        client = SpotifyCatalog(
+            spotify_client("test-id", "test-secret", api_base=spotify.api_base, token_url=spotify.token_url)
+        )
+        chain = ProviderChain(
+            build_providers(DEFAULT_PROVIDERS, catalog=client, reccobeats_base_url=recco.base_url), on_error="raise"
+        )
+        config = CrawlConfig(
+            seeds=[f"artist:{a}" for a in catalog.artists], out=workdir / "ds", clean=CleanConfig(resolutions=(64,))
+        )
         start = time.perf_counter()
         with CrawlState(workdir / "crawl.sqlite") as state:
             Crawler(config, client, state, chain).run()
@@ -48,8 +54,10 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             elapsed, spotify_requests, recco_requests = crawl_once(catalog, batch, Path(tmp))
         mode = "batch endpoints" if batch else "dev mode (no batch)"
-        print(f"{mode:<20} {n} tracks, {args.albums} albums: {elapsed:.2f} s, {n / elapsed:.0f} tracks/s, "
-              f"{spotify_requests} Spotify + {recco_requests} ReccoBeats requests")
+        print(
+            f"{mode:<20} {n} tracks, {args.albums} albums: {elapsed:.2f} s, {n / elapsed:.0f} tracks/s, "
+            f"{spotify_requests} Spotify + {recco_requests} ReccoBeats requests"
+        )
 
 
 if __name__ == "__main__":

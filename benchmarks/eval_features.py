@@ -22,16 +22,16 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.metrics.fid import fid  # noqa: E402
-from training.metrics.inception import InceptionFeatures  # noqa: E402
-from training.metrics.kid import kid  # noqa: E402
+from albumgan.training.metrics.fid import fid  # noqa: E402
+from albumgan.training.metrics.inception import InceptionFeatures  # noqa: E402
+from albumgan.training.metrics.kid import kid  # noqa: E402
 
 
 def throughput(extractor: InceptionFeatures, images: np.ndarray, batch_size: int) -> float:
     extractor(images[:batch_size])  # warm-up: first run allocates
     start = time.perf_counter()
     for i in range(0, len(images), batch_size):
-        extractor(images[i:i + batch_size])
+        extractor(images[i : i + batch_size])
     return len(images) / (time.perf_counter() - start)
 
 
@@ -40,11 +40,16 @@ def main() -> None:
     p.add_argument("--resolution", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=32)
     p.add_argument("--batches", type=int, default=6)
-    p.add_argument("--cache-dir", type=Path, default=None, help="where the exported ONNX Inception lives (default: a temp dir)")
+    p.add_argument(
+        "--cache-dir", type=Path, default=None, help="where the exported ONNX Inception lives (default: a temp dir)"
+    )
     args = p.parse_args()
     rng = np.random.default_rng(0)
     images = rng.integers(0, 256, (args.batch_size * args.batches, args.resolution, args.resolution, 3), dtype=np.uint8)
-    print(f"cpu cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, input {args.resolution}px -> 299px, batch {args.batch_size}")
+    print(
+        f"cpu cores {os.cpu_count()}, load average {os.getloadavg()[0]:.1f}, "
+        f"input {args.resolution}px -> 299px, batch {args.batch_size}"
+    )
     with tempfile.TemporaryDirectory() as tmp:
         cache = args.cache_dir or Path(tmp)
         start = time.perf_counter()
@@ -54,7 +59,10 @@ def main() -> None:
         del ort_extractor
         rates["torch"] = throughput(InceptionFeatures("torch", cache), images, args.batch_size)
     for backend, rate in rates.items():
-        print(f"{backend:12s} {rate:6.1f} images/s  -> N=1000 {1000 / rate / 60:5.1f} min, N=5000 {5000 / rate / 60:5.1f} min")
+        print(
+            f"{backend:12s} {rate:6.1f} images/s  -> N=1000 {1000 / rate / 60:5.1f} min, "
+            f"N=5000 {5000 / rate / 60:5.1f} min"
+        )
     fake = rng.gamma(2.0, 0.3, (5000, 2048)).astype(np.float32)
     real = rng.gamma(2.0, 0.3, (1523, 2048)).astype(np.float32)
     start = time.perf_counter()

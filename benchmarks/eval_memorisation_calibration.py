@@ -23,10 +23,10 @@ from PIL import Image, ImageEnhance
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.data.format import ShardedDataset  # noqa: E402
-from training.metrics.inception import InceptionFeatures  # noqa: E402
-from training.metrics.memorisation import DEFAULT_COPY_THRESHOLD, nearest_cosine  # noqa: E402
-from training.metrics.reference import RealFeatureCache  # noqa: E402
+from albumgan.training.data.format import ShardedDataset  # noqa: E402
+from albumgan.training.metrics.inception import InceptionFeatures  # noqa: E402
+from albumgan.training.metrics.memorisation import DEFAULT_COPY_THRESHOLD, nearest_cosine  # noqa: E402
+from albumgan.training.metrics.reference import RealFeatureCache  # noqa: E402
 
 THRESHOLDS = (0.05, DEFAULT_COPY_THRESHOLD, 0.15)
 
@@ -83,7 +83,7 @@ def main() -> None:
         args.extractor = extractor = InceptionFeatures(cache_dir=args.cache_dir)
 
         def features(images):
-            return np.concatenate([extractor(images[i:i + 32]) for i in range(0, len(images), 32)])
+            return np.concatenate([extractor(images[i : i + 32]) for i in range(0, len(images), 32)])
 
         covers, cover_features = load_covers(args)
         if cover_features is None:
@@ -94,11 +94,20 @@ def main() -> None:
         print(f"{'images':48s} min / p5 / median        below {' '.join(f'{t:6.2f}' for t in THRESHOLDS)}")
         for name, images in variants(covers[picked], rng).items():
             print(row(name, nearest_cosine(features(np.ascontiguousarray(images)), cover_features).distance))
-        print(row("real covers vs the other covers (leave-one-out)",
-                  nearest_cosine(cover_features, cover_features, exclude_self=True).distance))
+        print(
+            row(
+                "real covers vs the other covers (leave-one-out)",
+                nearest_cosine(cover_features, cover_features, exclude_self=True).distance,
+            )
+        )
         side = args.resolution
         flat = np.broadcast_to(rng.integers(0, 256, (64, 1, 1, 3), dtype=np.uint8), (64, side, side, 3))
-        print(row("64 flat single-colour images", nearest_cosine(features(np.ascontiguousarray(flat)), cover_features).distance))
+        print(
+            row(
+                "64 flat single-colour images",
+                nearest_cosine(features(np.ascontiguousarray(flat)), cover_features).distance,
+            )
+        )
         noise = rng.integers(0, 256, (64, side, side, 3), dtype=np.uint8)
         print(row("64 uniform-noise images", nearest_cosine(features(noise), cover_features).distance))
 

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from training.metrics.evaluate import EvalConfig, evaluate  # noqa: E402
-from training.metrics.synthetic import DRIVEN, SyntheticSampler, write_synthetic_dataset  # noqa: E402
+from albumgan.training.metrics.evaluate import EvalConfig, evaluate  # noqa: E402
+from albumgan.training.metrics.synthetic import DRIVEN, SyntheticSampler, write_synthetic_dataset  # noqa: E402
 
 
 def main() -> None:
@@ -32,17 +32,26 @@ def main() -> None:
     args = p.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         data = write_synthetic_dataset(Path(tmp) / "synthetic", args.covers, args.resolution, seed=args.seed)
-        config = EvalConfig(n=args.n, seed=args.seed, metrics=("steering",), out_dir=args.out,
-                            cache_dir=args.cache_dir or Path(tmp) / "cache")
+        config = EvalConfig(
+            n=args.n,
+            seed=args.seed,
+            metrics=("steering",),
+            out_dir=args.out,
+            cache_dir=args.cache_dir or Path(tmp) / "cache",
+        )
         report = evaluate(SyntheticSampler(args.resolution), data, config)
     steering = report["steering"]
-    print(f"synthetic steering: {args.covers} covers ({steering['predictor_covers']} fit the predictor), "
-          f"N={args.n} generated at {args.resolution}px, load average {os.getloadavg()[0]:.1f}")
+    print(
+        f"synthetic steering: {args.covers} covers ({steering['predictor_covers']} fit the predictor), "
+        f"N={args.n} generated at {args.resolution}px, load average {os.getloadavg()[0]:.1f}"
+    )
     print(f"{'feature':18s} {'driven':>6s} {'r gen':>7s} {'cv r real':>9s} {'sweep r':>8s}")
     for name, row in steering["features"].items():
         sweep = steering["sweeps"].get(name, {}).get("r")
-        print(f"{name:18s} {'yes' if name in DRIVEN else 'no':>6s} {row['r']:+7.2f} {row['predictor_cv_r']:+9.2f} "
-              f"{'' if sweep is None else f'{sweep:+8.2f}'}")
+        print(
+            f"{name:18s} {'yes' if name in DRIVEN else 'no':>6s} {row['r']:+7.2f} {row['predictor_cv_r']:+9.2f} "
+            f"{'' if sweep is None else f'{sweep:+8.2f}'}"
+        )
 
 
 if __name__ == "__main__":

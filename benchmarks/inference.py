@@ -37,12 +37,12 @@ import numpy as np  # noqa: E402
 import onnxruntime as ort  # noqa: E402
 import torch  # noqa: E402
 
-from bot.engine import Engine, cuda_device_count, physical_cores  # noqa: E402
-from export.onnx_export import CoverGraph, export_checkpoint, fp16_path  # noqa: E402
-from training.architectures import network_state  # noqa: E402
-from training.checkpoint import FORMAT, VERSION, save_checkpoint  # noqa: E402
-from training.labels import DEFAULT_SCHEMA  # noqa: E402
-from training.networks import Generator, count_parameters  # noqa: E402
+from albumgan.bot.engine import Engine, cuda_device_count, physical_cores  # noqa: E402
+from albumgan.export.onnx_export import CoverGraph, export_checkpoint, fp16_path  # noqa: E402
+from albumgan.labels import DEFAULT_SCHEMA  # noqa: E402
+from albumgan.training.architectures import network_state  # noqa: E402
+from albumgan.training.checkpoint import FORMAT, VERSION, save_checkpoint  # noqa: E402
+from albumgan.training.networks import Generator, count_parameters  # noqa: E402
 
 Z_DIM = 128
 BATCHES = (1, 16, 64)
@@ -107,8 +107,9 @@ def repeats_for(batch: int, repeats: int) -> int:
     return max(5, repeats // max(1, batch // 4))
 
 
-
-def bench(torch_fns: dict[str, Callable], ort_fns: dict[str, Callable], kind: str, repeats: int, batches=BATCHES) -> dict:
+def bench(
+    torch_fns: dict[str, Callable], ort_fns: dict[str, Callable], kind: str, repeats: int, batches=BATCHES
+) -> dict:
     """rows[batch][runtime] for each torch and onnxruntime variant, timed round-robin."""
     rows = {}
     for batch in batches:

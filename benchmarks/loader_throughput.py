@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.data.clean import decode, square_resize
-from training.data.format import ShardedDataset
+from albumgan.training.data.clean import decode, square_resize
+from albumgan.training.data.format import ShardedDataset
 
 
 def per_second(fn, batch: int, seconds: float = 3.0) -> float:
@@ -37,8 +37,8 @@ def to_float(pixels: np.ndarray) -> np.ndarray:
 
 
 def synthetic(workdir: Path) -> tuple[Path, Path]:
+    from albumgan.training.data.importer import ImportConfig, import_images
     from tests.fakes.spotify import render_cover
-    from training.data.importer import ImportConfig, import_images
 
     jpegs = workdir / "jpegs"
     jpegs.mkdir()
@@ -84,7 +84,7 @@ def main() -> None:
         try:
             import torch
 
-            from training.data.loader import BatchLoader
+            from albumgan.training.data.loader import BatchLoader
 
             torch.set_num_threads(2)
             resident = BatchLoader(dataset, batch, torch.device("cpu"))

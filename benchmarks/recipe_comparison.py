@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from training.metrics.grids import GAP
+from albumgan.training.metrics.grids import GAP
 
 TILES = 4  # samples per side of each run's block in the picture
 
@@ -58,7 +58,9 @@ def picture(runs: list[Path], eval_dir: str) -> Image.Image:
         with Image.open(run / eval_dir / "samples.png") as grid:
             sample = grid.convert("RGB")
         side = (sample.height - 7 * GAP) // 8  # samples.png is 8x8 tiles with GAP between
-        blocks.append(np.asarray(sample.crop((0, 0, TILES * side + (TILES - 1) * GAP, TILES * side + (TILES - 1) * GAP))))
+        blocks.append(
+            np.asarray(sample.crop((0, 0, TILES * side + (TILES - 1) * GAP, TILES * side + (TILES - 1) * GAP)))
+        )
     gap = np.full((blocks[0].shape[0], 4 * GAP, 3), 255, np.uint8)
     return Image.fromarray(np.concatenate([b for block in blocks for b in (block, gap)][:-1], axis=1))
 

@@ -17,37 +17,52 @@ import tempfile
 import time
 from pathlib import Path
 
-from bot.config import BotConfig, DatabaseConfig, LimitsConfig, ModelsConfig
-from bot.service import CoverService
-from bot.types import Requester
+from albumgan.bot.config import BotConfig, DatabaseConfig, LimitsConfig, ModelsConfig
+from albumgan.bot.service import CoverService
+from albumgan.bot.types import Requester
 
 
 def tiny_model(folder: Path) -> Path:
     import torch
 
-    from export.onnx_export import export_checkpoint
-    from training.architectures import network_state
-    from training.checkpoint import FORMAT, VERSION, save_checkpoint
-    from training.networks import Generator
+    from albumgan.export.onnx_export import export_checkpoint
+    from albumgan.training.architectures import network_state
+    from albumgan.training.checkpoint import FORMAT, VERSION, save_checkpoint
+    from albumgan.training.networks import Generator
 
     torch.manual_seed(0)
     generator = Generator(z_dim=16, resolution=16, width=8)
     state = network_state(generator)
-    ckpt = save_checkpoint(folder / "tiny.pt", {
-        "format": FORMAT, "version": VERSION, "kind": "unconditional", "step": 0,
-        "generator": state, "generator_ema": state,
-        "meta": {"latent_prior": "normal", "label_schema": None, "config": {},
-                 "dataset": {"content_hash": "bench", "count": 0, "provenance": {}},
-                 "created": "2026-11-25T00:00:00+00:00"}})
+    ckpt = save_checkpoint(
+        folder / "tiny.pt",
+        {
+            "format": FORMAT,
+            "version": VERSION,
+            "kind": "unconditional",
+            "step": 0,
+            "generator": state,
+            "generator_ema": state,
+            "meta": {
+                "latent_prior": "normal",
+                "label_schema": None,
+                "config": {},
+                "dataset": {"content_hash": "bench", "count": 0, "provenance": {}},
+                "created": "2026-11-25T00:00:00+00:00",
+            },
+        },
+    )
     return export_checkpoint(ckpt, folder / "tiny-16.onnx")[0].path
 
 
 async def run(model: Path, folder: Path, requests: int, users: int, workers: int) -> None:
     config = BotConfig(
         models=ModelsConfig(unconditional=str(model), acgan=str(folder / "none.onnx")),
-        limits=dataclasses.replace(LimitsConfig(), cooldown_s=0.0, queue_size=requests,
-                                   per_user_queued=requests, workers=workers),
-        database=DatabaseConfig(path=str(folder / "bench.sqlite3")), base_dir=str(folder))
+        limits=dataclasses.replace(
+            LimitsConfig(), cooldown_s=0.0, queue_size=requests, per_user_queued=requests, workers=workers
+        ),
+        database=DatabaseConfig(path=str(folder / "bench.sqlite3")),
+        base_dir=str(folder),
+    )
     service = CoverService.from_config(config)
     await service.start()
     await service.random(Requester("bench", "warmup"), seed=0)
@@ -61,12 +76,14 @@ async def run(model: Path, folder: Path, requests: int, users: int, workers: int
     began = time.perf_counter()
     await asyncio.gather(*(one(i) for i in range(requests)))
     wall = time.perf_counter() - began
-    runs = service.runners["unconditional"].runs
+    runs = service.models.runners["unconditional"].runs
     await service.close()
     q = statistics.quantiles(latencies, n=20)
     print(f"model {model.name}: {requests} requests from {users} users, {workers} workers")
-    print(f"  {requests / wall:.1f} covers/s, p50 {statistics.median(latencies) * 1000:.0f} ms, "
-          f"p95 {q[18] * 1000:.0f} ms, {runs - 1} model runs (batching), 0 lost")
+    print(
+        f"  {requests / wall:.1f} covers/s, p50 {statistics.median(latencies) * 1000:.0f} ms, "
+        f"p95 {q[18] * 1000:.0f} ms, {runs - 1} model runs (batching), 0 lost"
+    )
 
 
 def main() -> None:

@@ -23,13 +23,13 @@ from pathlib import Path
 
 import torch
 
+from albumgan.training.config import load_config
+from albumgan.training.data.format import ShardedDataset
+from albumgan.training.data.loader import BatchLoader
+from albumgan.training.loop import training_loop
+from albumgan.training.losses import masked_mse
+from albumgan.training.networks import Critic, Generator
 from tests.training.synthetic import make_dataset
-from training.config import load_config
-from training.data.format import ShardedDataset
-from training.data.loader import BatchLoader
-from training.loop import training_loop
-from training.losses import masked_mse
-from training.networks import Critic, Generator
 
 
 def reference_gradient_penalty(D, real, fake):
@@ -37,8 +37,12 @@ def reference_gradient_penalty(D, real, fake):
     interpolates = (alpha * real + (1 - alpha) * fake).requires_grad_(True)
     d_interpolates, _ = D(interpolates)
     gradients = torch.autograd.grad(
-        outputs=d_interpolates, inputs=interpolates, grad_outputs=torch.ones_like(d_interpolates),
-        create_graph=True, retain_graph=True, only_inputs=True,
+        outputs=d_interpolates,
+        inputs=interpolates,
+        grad_outputs=torch.ones_like(d_interpolates),
+        create_graph=True,
+        retain_graph=True,
+        only_inputs=True,
     )[0]
     gradients = gradients.view(gradients.size(0), -1)
     return ((gradients.norm(2, dim=1) - 1) ** 2).mean()
@@ -90,29 +94,44 @@ def sync(device):
 
 
 REFERENCE = "reference wgan_gp loop (n_critic 5, fake not detached, Adam 2e-4 (0.5, 0.999))"
-MATCHED = {"loss": {"kind": "wgan-gp", "n_critic": 5, "gp_interval": 1}, "logan": {"enabled": False},
-           "augment": {"policy": ""}, "optim": {"kind": "adam", "betas": [0.5, 0.999], "g_lr": 2e-4, "d_lr": 2e-4}}
+MATCHED = {
+    "loss": {"kind": "wgan-gp", "n_critic": 5, "gp_interval": 1},
+    "logan": {"enabled": False},
+    "augment": {"policy": ""},
+    "optim": {"kind": "adam", "betas": [0.5, 0.999], "g_lr": 2e-4, "d_lr": 2e-4},
+}
 
 
 def variants(model: str, recipe: str) -> list[tuple[str, list[dict]]]:
     """Our loop with the reference's settings (isolates the loop), then with our recipes."""
-    rows = [("ours, reference's settings", [MATCHED]),
-            ("ours, lazy GP every 4", [MATCHED, {"loss": {"gp_interval": 4}}]),
-            (f"ours, {recipe} recipe", [])]
+    rows = [
+        ("ours, reference's settings", [MATCHED]),
+        ("ours, lazy GP every 4", [MATCHED, {"loss": {"gp_interval": 4}}]),
+        (f"ours, {recipe} recipe", []),
+    ]
     if model == "unconditional":
         rows.append((f"ours, {recipe} with LOGAN off", [{"logan": {"enabled": False}}]))
     return rows
 
 
 def ours(recipe, data, run, args, overrides) -> tuple[float, dict]:
-    base = [{"model": {"resolution": args.resolution, "g_width": args.width, "d_width": args.width},
-             "train": {"batch_size": args.batch, "steps": args.warmup + args.steps, "log_every": 1,
-                       "checkpoint_every": 10**9, "sample_every": 10**9},
-             "runtime": {"device": args.device}}]
+    base = [
+        {
+            "model": {"resolution": args.resolution, "g_width": args.width, "d_width": args.width},
+            "train": {
+                "batch_size": args.batch,
+                "steps": args.warmup + args.steps,
+                "log_every": 1,
+                "checkpoint_every": 10**9,
+                "sample_every": 10**9,
+            },
+            "runtime": {"device": args.device},
+        }
+    ]
     config = load_config(recipe, base + overrides)
     training_loop(config=config, data_dir=data, run_dir=run, progress=False)
     lines = [json.loads(line) for line in (run / "stats.jsonl").read_text().splitlines()]
-    measured = lines[args.warmup:]
+    measured = lines[args.warmup :]
     images = measured[-1]["images"] - lines[args.warmup - 1]["images"]
     seconds = measured[-1]["seconds"] - lines[args.warmup - 1]["seconds"]
     return images / seconds, config
@@ -145,19 +164,32 @@ def main() -> None:
                 G = Generator(z_dim=128, resolution=args.resolution, width=args.width, c_dim=c_dim).to(device)
                 D = Critic(resolution=args.resolution, width=args.width, c_dim=c_dim).to(device)
                 loader = BatchLoader(dataset, args.batch, device)
-                rate = reference_loop(G, D, loader, g_steps=args.steps, warmup=args.warmup, n_critic=5,
-                                      device=device, conditional=bool(c_dim))
+                rate = reference_loop(
+                    G,
+                    D,
+                    loader,
+                    g_steps=args.steps,
+                    warmup=args.warmup,
+                    n_critic=5,
+                    device=device,
+                    conditional=bool(c_dim),
+                )
                 key = (model, REFERENCE)
                 best[key], critic_steps[key] = max(best.get(key, 0.0), rate), 5
                 for label, overrides in variants(model, recipe):
                     runs += 1
                     rate, config = ours(recipe, data, Path(tmp) / f"run-{runs}", args, overrides)
-                    detail = (f"{config.loss.kind}, n_critic {config.loss.n_critic}, GP every {config.loss.gp_interval}, "
-                              f"LOGAN {'on' if config.logan.enabled else 'off'}, aug '{config.augment.policy}'")
+                    detail = (
+                        f"{config.loss.kind}, n_critic {config.loss.n_critic}, GP every {config.loss.gp_interval}, "
+                        f"LOGAN {'on' if config.logan.enabled else 'off'}, aug '{config.augment.policy}'"
+                    )
                     key = (model, f"{label} ({detail})")
                     best[key], critic_steps[key] = max(best.get(key, 0.0), rate), config.loss.n_critic
-    print(f"\nresolution {args.resolution}, width {args.width}, batch {args.batch}, device {args.device}, "
-          f"best of {args.repeats} rounds of {args.steps} generator steps after {args.warmup} warm-up, torch threads {torch.get_num_threads()}\n")
+    print(
+        f"\nresolution {args.resolution}, width {args.width}, batch {args.batch}, device {args.device}, "
+        f"best of {args.repeats} rounds of {args.steps} generator steps after {args.warmup} warm-up, "
+        f"torch threads {torch.get_num_threads()}\n"
+    )
     print("| model | loop | real images/s | vs reference | generator steps/s | vs reference |")
     print("|---|---|---|---|---|---|")
     for (model, label), rate in best.items():

@@ -15,8 +15,8 @@ from collections.abc import Mapping
 
 from PIL import Image, ImageDraw, ImageFont
 
-from bot.types import FeatureReport
-from training.labels import DEFAULT_SCHEMA, FeatureSpec, LabelSchema
+from albumgan.bot.types import FeatureReport
+from albumgan.labels import DEFAULT_SCHEMA, FeatureSpec, LabelSchema
 
 WIDTH = 800
 ROW_H = 46
@@ -27,8 +27,18 @@ TEXT = (242, 243, 245)
 MUTED = (148, 155, 164)
 TRACK = (54, 57, 63)
 UNKNOWN = (88, 92, 99)
-PALETTE = [(88, 101, 242), (235, 69, 158), (87, 242, 135), (254, 231, 92), (237, 66, 69),
-           (69, 196, 237), (250, 166, 26), (155, 132, 236), (46, 204, 113), (241, 196, 15)]
+PALETTE = [
+    (88, 101, 242),
+    (235, 69, 158),
+    (87, 242, 135),
+    (254, 231, 92),
+    (237, 66, 69),
+    (69, 196, 237),
+    (250, 166, 26),
+    (155, 132, 236),
+    (46, 204, 113),
+    (241, 196, 15),
+]
 
 
 @functools.lru_cache(maxsize=8)
@@ -53,9 +63,15 @@ def format_value(spec: FeatureSpec, value: float | None) -> str:
     return f"{value:.2f}"
 
 
-def render_features_card(values: Mapping[str, float | None], *, title: str, subtitle: str = "",
-                         sources: Mapping[str, str] | None = None, note: str = "",
-                         schema: LabelSchema = DEFAULT_SCHEMA) -> bytes:
+def render_features_card(
+    values: Mapping[str, float | None],
+    *,
+    title: str,
+    subtitle: str = "",
+    sources: Mapping[str, str] | None = None,
+    note: str = "",
+    schema: LabelSchema = DEFAULT_SCHEMA,
+) -> bytes:
     """PNG bytes of the card. `values` are raw feature values by name (None = unknown)."""
     footer_lines = [line for line in (_sources_line(sources or {}), note) if line]
     height = TOP + ROW_H * len(schema) + 16 + 30 * len(footer_lines) + 12
@@ -76,12 +92,10 @@ def render_features_card(values: Mapping[str, float | None], *, title: str, subt
         if known:
             share = (min(max(value, spec.low), spec.high) - spec.low) / (spec.high - spec.low)
             x1 = BAR_X0 + max(12, round(share * (BAR_X1 - BAR_X0)))
-            draw.rounded_rectangle((BAR_X0, y + 10, x1, y + 36), radius=6,
-                                   fill=PALETTE[i % len(PALETTE)])
+            draw.rounded_rectangle((BAR_X0, y + 10, x1, y + 36), radius=6, fill=PALETTE[i % len(PALETTE)])
         else:
             _hatch(draw, (BAR_X0, y + 10, BAR_X1, y + 36))
-        draw.text((BAR_X1 + 16, y + 8), format_value(spec, value), font=mid,
-                  fill=TEXT if known else MUTED)
+        draw.text((BAR_X1 + 16, y + 8), format_value(spec, value), font=mid, fill=TEXT if known else MUTED)
 
     y = TOP + ROW_H * len(schema) + 16
     for line in footer_lines:
@@ -104,8 +118,11 @@ def _sources_line(sources: Mapping[str, str]) -> str:
 def _hatch(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int]) -> None:
     x0, y0, x1, y1 = box
     for x in range(x0 - (y1 - y0), x1, 14):
-        draw.line((max(x, x0), y1 - max(0, x0 - x), min(x + (y1 - y0), x1),
-                   y0 + max(0, x + (y1 - y0) - x1)), fill=UNKNOWN, width=3)
+        draw.line(
+            (max(x, x0), y1 - max(0, x0 - x), min(x + (y1 - y0), x1), y0 + max(0, x + (y1 - y0) - x1)),
+            fill=UNKNOWN,
+            width=3,
+        )
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> str:

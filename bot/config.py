@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.typed_config import ConfigError, build
+from albumgan.typed_config import ConfigError, build
 
 DEFAULT_CONFIG_NAME = "bot.toml"
 
@@ -34,9 +34,15 @@ class ModelsConfig:
 @dataclass(frozen=True)
 class FeaturesConfig:
     # Provider order: the first that has a feature wins. "local" = the local_path table.
-    providers: list[str] = field(default_factory=lambda: [
-        "local", "reccobeats", "reccobeats-popularity", "spotify-audio-features",
-        "spotify-popularity"])
+    providers: list[str] = field(
+        default_factory=lambda: [
+            "local",
+            "reccobeats",
+            "reccobeats-popularity",
+            "spotify-audio-features",
+            "spotify-popularity",
+        ]
+    )
     cache_ttl_s: float = 7 * 24 * 3600.0
     local_path: str = "models/demo-tracks.csv"
     reccobeats_base: str = "https://api.reccobeats.com"
@@ -141,8 +147,7 @@ class Secrets:
         return cls(
             discord_token=env.get("DISCORD_TOKEN", ""),
             spotify_client_id=env.get("SPOTIPY_CLIENT_ID") or env.get("SPOTIFY_CLIENT_ID", ""),
-            spotify_client_secret=(env.get("SPOTIPY_CLIENT_SECRET")
-                                   or env.get("SPOTIFY_CLIENT_SECRET", "")),
+            spotify_client_secret=(env.get("SPOTIPY_CLIENT_SECRET") or env.get("SPOTIFY_CLIENT_SECRET", "")),
             slack_bot_token=env.get("SLACK_BOT_TOKEN", ""),
             slack_app_token=env.get("SLACK_APP_TOKEN", ""),
             slack_signing_secret=env.get("SLACK_SIGNING_SECRET", ""),
@@ -183,18 +188,17 @@ def _check_values(config: BotConfig, where: str) -> None:
         (config.limits.max_album_tracks >= 1, "limits.max_album_tracks must be at least 1"),
         (config.features.cache_ttl_s >= 0, "features.cache_ttl_s must not be negative"),
         (config.models.reload_check_s >= 0, "models.reload_check_s must not be negative"),
-        (0 < config.models.variation_strength < 1,
-         "models.variation_strength must be between 0 and 1"),
-        (64 <= config.models.display_size <= 2048,
-         "models.display_size must be from 64 to 2048"),
+        (0 < config.models.variation_strength < 1, "models.variation_strength must be between 0 and 1"),
+        (64 <= config.models.display_size <= 2048, "models.display_size must be from 64 to 2048"),
         (config.slack.mode in ("socket", "http"), 'slack.mode must be "socket" or "http"'),
         (0 <= config.slack.http_port <= 65535, "slack.http_port must be from 0 to 65535"),
         (config.slack.http_path.startswith("/"), 'slack.http_path must start with "/"'),
         (config.slack.max_retry_after_s >= 0, "slack.max_retry_after_s must not be negative"),
         (config.slack.timeout_s > 0, "slack.timeout_s must be positive"),
-        (all(re.fullmatch(r"[a-z0-9_-]{1,31}", name)
-             for name in dataclasses.astuple(config.slack.commands)),
-         "slack.commands: names are 1-31 of a-z 0-9 _ - (no slash)"),
+        (
+            all(re.fullmatch(r"[a-z0-9_-]{1,31}", name) for name in dataclasses.astuple(config.slack.commands)),
+            "slack.commands: names are 1-31 of a-z 0-9 _ - (no slash)",
+        ),
     ]
     for ok, message in checks:
         if not ok:

@@ -39,7 +39,7 @@ class Migration:
 
 def packaged_migrations() -> list[Migration]:
     out = []
-    for entry in resources.files("bot.migrations").iterdir():
+    for entry in resources.files("albumgan.bot.migrations").iterdir():
         m = _MIGRATION_NAME.match(entry.name)
         if m:
             out.append(Migration(int(m.group(1)), entry.name, entry.read_text(encoding="utf-8")))
@@ -116,14 +116,14 @@ class Database:
         return int(rows[0][0]) if rows else 0
 
     async def _migrate(self, migrations: Sequence[Migration]) -> None:
-        await self._conn.execute(
-            "CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
+        await self._conn.execute("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL)")
         current = await self.schema_version()
         known = max((m.version for m in migrations), default=0)
         if current > known:
             raise DatabaseError(
                 f"database {self.path} has schema version {current}, newer than this code "
-                f"knows ({known}); upgrade albumgan or point [database] path at another file")
+                f"knows ({known}); upgrade albumgan or point [database] path at another file"
+            )
         pending = [m for m in migrations if m.version > current]
         if not pending:
             return
@@ -134,22 +134,18 @@ class Database:
                     for statement in _statements(migration.sql):
                         await self._conn.execute(statement)
                 await self._conn.execute("DELETE FROM schema_version")
-                await self._conn.execute("INSERT INTO schema_version (version) VALUES (?)",
-                                         (pending[-1].version,))
+                await self._conn.execute("INSERT INTO schema_version (version) VALUES (?)", (pending[-1].version,))
                 await self._conn.execute("COMMIT")
             except BaseException as exc:
                 await self._conn.execute("ROLLBACK")
                 if isinstance(exc, sqlite3.Error):
-                    raise DatabaseError(
-                        f"database migration failed, nothing was changed: {exc}") from exc
+                    raise DatabaseError(f"database migration failed, nothing was changed: {exc}") from exc
                 raise
-        log.info("database %s migrated from schema %d to %d", self.path, current,
-                 pending[-1].version)
+        log.info("database %s migrated from schema %d to %d", self.path, current, pending[-1].version)
 
     # -- caches ------------------------------------------------------------------------
 
-    async def get_features(self, track_ids: Iterable[str], max_age_s: float
-                           ) -> dict[str, tuple[dict, dict]]:
+    async def get_features(self, track_ids: Iterable[str], max_age_s: float) -> dict[str, tuple[dict, dict]]:
         """Cached (values, sources) by track id, only entries younger than max_age_s."""
         ids = list(dict.fromkeys(track_ids))
         if not ids:
@@ -160,29 +156,33 @@ class Database:
             rows = await self._fetchall(
                 "SELECT track_id, values_json, sources_json FROM feature_cache "
                 f"WHERE fetched_at >= ? AND track_id IN ({','.join('?' * len(chunk))})",
-                (oldest, *chunk))
+                (oldest, *chunk),
+            )
             for track_id, values_json, sources_json in rows:
                 out[track_id] = (json.loads(values_json), json.loads(sources_json))
         return out
 
     async def put_features(self, entries: dict[str, tuple[dict, dict]]) -> None:
         now = time.time()
-        rows = [(tid, json.dumps(values), json.dumps(sources), now)
-                for tid, (values, sources) in entries.items()]
+        rows = [(tid, json.dumps(values), json.dumps(sources), now) for tid, (values, sources) in entries.items()]
         await self._write_many(
             "INSERT OR REPLACE INTO feature_cache (track_id, values_json, sources_json, "
-            "fetched_at) VALUES (?, ?, ?, ?)", rows)
+            "fetched_at) VALUES (?, ?, ?, ?)",
+            rows,
+        )
 
     async def get_metadata(self, kind: str, object_id: str, max_age_s: float) -> dict | list | None:
         rows = await self._fetchall(
-            "SELECT data_json FROM metadata_cache WHERE kind = ? AND object_id = ? "
-            "AND fetched_at >= ?", (kind, object_id, time.time() - max_age_s))
+            "SELECT data_json FROM metadata_cache WHERE kind = ? AND object_id = ? AND fetched_at >= ?",
+            (kind, object_id, time.time() - max_age_s),
+        )
         return json.loads(rows[0][0]) if rows else None
 
     async def put_metadata(self, kind: str, object_id: str, data: dict | list) -> None:
         await self._write_many(
-            "INSERT OR REPLACE INTO metadata_cache (kind, object_id, data_json, fetched_at) "
-            "VALUES (?, ?, ?, ?)", [(kind, object_id, json.dumps(data), time.time())])
+            "INSERT OR REPLACE INTO metadata_cache (kind, object_id, data_json, fetched_at) VALUES (?, ?, ?, ?)",
+            [(kind, object_id, json.dumps(data), time.time())],
+        )
 
     # -- history -----------------------------------------------------------------------
 
@@ -194,12 +194,29 @@ class Database:
                 "labels_json, mask_json, seed, latent_steps_json, model_kind, model_name, "
                 "model_version, model_sha256) "
                 "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (time.time(), rec.platform, rec.user_id, rec.channel_id, rec.guild_id, rec.kind,
-                 rec.parent_id, rec.input_link, json.dumps(rec.input_ids), rec.title,
-                 rec.subtitle, _dumps_or_none(rec.features), _dumps_or_none(rec.labels),
-                 _dumps_or_none(rec.mask), rec.seed,
-                 json.dumps([[s.seed, s.strength] for s in rec.latent_steps]),
-                 rec.model_kind, rec.model_name, rec.model_version, rec.model_sha256))
+                (
+                    time.time(),
+                    rec.platform,
+                    rec.user_id,
+                    rec.channel_id,
+                    rec.guild_id,
+                    rec.kind,
+                    rec.parent_id,
+                    rec.input_link,
+                    json.dumps(rec.input_ids),
+                    rec.title,
+                    rec.subtitle,
+                    _dumps_or_none(rec.features),
+                    _dumps_or_none(rec.labels),
+                    _dumps_or_none(rec.mask),
+                    rec.seed,
+                    json.dumps([[s.seed, s.strength] for s in rec.latent_steps]),
+                    rec.model_kind,
+                    rec.model_name,
+                    rec.model_version,
+                    rec.model_sha256,
+                ),
+            )
             return int(cursor.lastrowid)
 
     async def get_generation(self, generation_id: int) -> GenerationRecord | None:
@@ -207,34 +224,73 @@ class Database:
             "SELECT id, created_at, platform, user_id, channel_id, guild_id, kind, parent_id, "
             "input_link, input_ids_json, title, subtitle, features_json, labels_json, mask_json, "
             "seed, latent_steps_json, model_kind, model_name, model_version, model_sha256 "
-            "FROM generations WHERE id = ?", (generation_id,))
+            "FROM generations WHERE id = ?",
+            (generation_id,),
+        )
         if not rows:
             return None
-        (gid, created, platform, user_id, channel_id, guild_id, kind, parent_id, link, ids,
-         title, subtitle, features, labels, mask, seed, steps, mkind, mname, mversion,
-         msha) = rows[0]
+        (
+            gid,
+            created,
+            platform,
+            user_id,
+            channel_id,
+            guild_id,
+            kind,
+            parent_id,
+            link,
+            ids,
+            title,
+            subtitle,
+            features,
+            labels,
+            mask,
+            seed,
+            steps,
+            mkind,
+            mname,
+            mversion,
+            msha,
+        ) = rows[0]
         return GenerationRecord(
-            id=gid, created_at=created, platform=platform, user_id=user_id,
-            channel_id=channel_id, guild_id=guild_id, kind=kind, parent_id=parent_id,
-            input_link=link, input_ids=json.loads(ids), title=title, subtitle=subtitle,
-            features=_loads_or_none(features), labels=_loads_or_none(labels),
-            mask=_loads_or_none(mask), seed=seed,
+            id=gid,
+            created_at=created,
+            platform=platform,
+            user_id=user_id,
+            channel_id=channel_id,
+            guild_id=guild_id,
+            kind=kind,
+            parent_id=parent_id,
+            input_link=link,
+            input_ids=json.loads(ids),
+            title=title,
+            subtitle=subtitle,
+            features=_loads_or_none(features),
+            labels=_loads_or_none(labels),
+            mask=_loads_or_none(mask),
+            seed=seed,
             latent_steps=[LatentStep(int(s), float(k)) for s, k in json.loads(steps)],
-            model_kind=mkind, model_name=mname, model_version=mversion, model_sha256=msha)
+            model_kind=mkind,
+            model_name=mname,
+            model_version=mversion,
+            model_sha256=msha,
+        )
 
     # -- per-guild settings --------------------------------------------------------------
 
     async def get_setting(self, platform: str, guild_id: str, key: str, default=None):
         rows = await self._fetchall(
-            "SELECT value_json FROM guild_settings WHERE platform = ? AND guild_id = ? "
-            "AND key = ?", (platform, guild_id, key))
+            "SELECT value_json FROM guild_settings WHERE platform = ? AND guild_id = ? AND key = ?",
+            (platform, guild_id, key),
+        )
         return json.loads(rows[0][0]) if rows else default
 
     async def set_setting(self, platform: str, guild_id: str, key: str, value) -> None:
         await self._write_many(
             "INSERT OR REPLACE INTO guild_settings (platform, guild_id, key, value_json, "
             "updated_at) VALUES (?, ?, ?, ?, ?)",
-            [(platform, guild_id, key, json.dumps(value), time.time())])
+            [(platform, guild_id, key, json.dumps(value), time.time())],
+        )
 
     # -- helpers -----------------------------------------------------------------------
 
@@ -264,15 +320,14 @@ def _statements(sql: str) -> list[str]:
             if buf.strip():
                 out.append(buf.strip())
             buf = ""
-    if buf.strip() and not all(ln.strip().startswith("--") or not ln.strip()
-                               for ln in buf.splitlines()):
+    if buf.strip() and not all(ln.strip().startswith("--") or not ln.strip() for ln in buf.splitlines()):
         raise DatabaseError(f"migration has an unterminated statement: {buf.strip()[:60]!r}")
     return out
 
 
 def _chunks(items: list, size: int) -> Iterable[list]:
     for i in range(0, len(items), size):
-        yield items[i:i + size]
+        yield items[i : i + size]
 
 
 def _dumps_or_none(value) -> str | None:

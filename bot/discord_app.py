@@ -11,22 +11,21 @@ the service keeps each generation's inputs, so a button keeps working after a re
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import io
 import logging
 import secrets
-import signal
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import discord
 from discord import app_commands
 
-from bot.cards import features_summary
-from bot.config import BotConfig, DiscordConfig, Secrets
-from bot.inflight import DRAIN_TIMEOUT_S, InFlight
-from bot.types import CoverResult, Requester, ServiceUnavailable, UserError
+from albumgan.bot.cards import features_summary
+from albumgan.bot.config import DiscordConfig
+from albumgan.bot.inflight import DRAIN_TIMEOUT_S, InFlight
+from albumgan.bot.types import CoverCommands, CoverResult, Requester, ServiceUnavailable, UserError
+from albumgan.modelfile import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +70,7 @@ def result_files(result: CoverResult) -> list[discord.File]:
     return files
 
 
-def about_embed(models: list[Any]) -> discord.Embed:
+def about_embed(models: list[ModelInfo]) -> discord.Embed:
     embed = discord.Embed(
         title="AlbumGAN",
         description="Album covers from a GAN trained on a music dataset. "
@@ -160,9 +159,7 @@ def requester(interaction: discord.Interaction) -> Requester:
 
 
 class CoverCommandTree(app_commands.CommandTree):
-    async def on_error(
-        self, interaction: discord.Interaction, error: app_commands.AppCommandError
-    ) -> None:
+    async def on_error(self, interaction: discord.Interaction, error: app_commands.AppCommandError) -> None:
         # Reached only for failures outside our handlers (bad option values, checks).
         if isinstance(error, app_commands.TransformerError | app_commands.CheckFailure):
             await answer_privately(interaction, f"That didn't work: {error}")
@@ -189,20 +186,14 @@ async def report_incident(interaction: discord.Interaction, error: BaseException
     incident = secrets.token_hex(3)
     command = interaction.command
     what = command.name if command is not None else (interaction.data or {}).get("custom_id")
-    log.error(
-        "incident %s: interaction %s (%s) failed", incident, interaction.id, what, exc_info=error
-    )
-    await answer_privately(
-        interaction, f"Something broke on our side (incident {incident}). Please try again later."
-    )
+    log.error("incident %s: interaction %s (%s) failed", incident, interaction.id, what, exc_info=error)
+    await answer_privately(interaction, f"Something broke on our side (incident {incident}). Please try again later.")
 
 
 class CoverBotMixin:
     """Commands, buttons and shutdown; mixed into `discord.Client` or `AutoShardedClient`."""
 
-    def __init__(
-        self, *, service: Any, settings: DiscordConfig | None = None, **client_options: Any
-    ) -> None:
+    def __init__(self, *, service: CoverCommands, settings: DiscordConfig | None = None, **client_options: Any) -> None:
         # Interactions need no privileged intent; guilds keeps discord.py's caches coherent.
         client_options.setdefault("intents", discord.Intents(guilds=True))
         super().__init__(**client_options)  # type: ignore[call-arg]
@@ -218,25 +209,19 @@ class CoverBotMixin:
         @app_commands.command(name=names.cover, description="A cover for a Spotify track")
         @app_commands.describe(link="A Spotify track link, e.g. https://open.spotify.com/track/…")
         async def cover(interaction: discord.Interaction, link: str) -> None:
-            await self.serve(
-                interaction, lambda who, q: self.service.cover(link, who, on_queued=q)
-            )
+            await self.serve(interaction, lambda who, q: self.service.cover(link, who, on_queued=q))
 
         @app_commands.command(name=names.album, description="One cover for a whole Spotify album")
         @app_commands.describe(link="A Spotify album link, e.g. https://open.spotify.com/album/…")
         async def album(interaction: discord.Interaction, link: str) -> None:
-            await self.serve(
-                interaction, lambda who, q: self.service.album(link, who, on_queued=q)
-            )
+            await self.serve(interaction, lambda who, q: self.service.album(link, who, on_queued=q))
 
         @app_commands.command(name=names.random, description="A cover from a random latent")
         @app_commands.describe(seed="Re-make a cover you saw before (its seed is in the reply)")
         async def random(
             interaction: discord.Interaction, seed: app_commands.Range[int, 0, MAX_SEED] | None = None
         ) -> None:
-            await self.serve(
-                interaction, lambda who, q: self.service.random(who, seed=seed, on_queued=q)
-            )
+            await self.serve(interaction, lambda who, q: self.service.random(who, seed=seed, on_queued=q))
 
         @app_commands.command(name=names.about, description="Which models make the covers")
         async def about(interaction: discord.Interaction) -> None:
@@ -251,7 +236,6 @@ class CoverBotMixin:
 
     async def setup_hook(self) -> None:
         self.add_dynamic_items(*BUTTONS)  # type: ignore[attr-defined]
-        await self.service.start()
         if self.settings.guild_ids:
             # Guild commands update at once; global ones can take an hour to appear.
             for guild_id in self.settings.guild_ids:
@@ -269,21 +253,13 @@ class CoverBotMixin:
             return
         custom_id = str((interaction.data or {}).get("custom_id", ""))
         if not any(b.__discord_ui_compiled_template__.fullmatch(custom_id) for b in BUTTONS):
-            await answer_privately(
-                interaction, "This button is from an older version of me; run the command again."
-            )
+            await answer_privately(interaction, "This button is from an older version of me; run the command again.")
 
-    async def handle_button(
-        self, interaction: discord.Interaction, action: str, generation_id: int
-    ) -> None:
+    async def handle_button(self, interaction: discord.Interaction, action: str, generation_id: int) -> None:
         if action == "reroll":
-            await self.serve(
-                interaction, lambda who, q: self.service.reroll(generation_id, who, on_queued=q)
-            )
+            await self.serve(interaction, lambda who, q: self.service.reroll(generation_id, who, on_queued=q))
         else:
-            await self.serve(
-                interaction, lambda who, q: self.service.variation(generation_id, who, on_queued=q)
-            )
+            await self.serve(interaction, lambda who, q: self.service.variation(generation_id, who, on_queued=q))
 
     async def serve(self, interaction: discord.Interaction, generate: Generate) -> None:
         """Defer, generate, answer: the one path every cover request takes."""
@@ -325,16 +301,15 @@ class CoverBotMixin:
         if isinstance(exc, UserError):
             await answer_privately(interaction, str(exc))
         elif isinstance(exc, ServiceUnavailable):
-            await answer_privately(
-                interaction, str(exc) or "A service I depend on is down; please try again soon."
-            )
+            await answer_privately(interaction, str(exc) or "A service I depend on is down; please try again soon.")
         else:
             await report_incident(interaction, exc)
 
     async def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
-        """Refuse new work, let in-flight requests finish, then close the service.
-        Idempotent: `close()` drains too, whoever calls it first."""
-        await self.in_flight.drain(self.service.close, timeout)
+        """Refuse new work and let in-flight requests finish (the service belongs to whoever
+        made it: serve.serve closes it after every frontend drained). Idempotent: `close()`
+        drains too, whoever calls it first."""
+        await self.in_flight.drain(timeout=timeout)
 
     async def close(self) -> None:
         await self.drain()
@@ -349,35 +324,6 @@ class ShardedCoverBot(CoverBotMixin, discord.AutoShardedClient):
     pass
 
 
-def make_bot(service: Any, settings: DiscordConfig, **client_options: Any) -> CoverBotMixin:
+def make_bot(service: CoverCommands, settings: DiscordConfig, **client_options: Any) -> CoverBotMixin:
     cls = ShardedCoverBot if settings.sharded else CoverBot
     return cls(service=service, settings=settings, **client_options)
-
-
-async def run_discord(config: BotConfig, service: Any) -> None:
-    """Run until SIGTERM/SIGINT, then finish in-flight covers and close everything.
-
-    The service is started in the bot's setup_hook and closed here; the token comes only
-    from the DISCORD_TOKEN environment variable.
-    """
-    token = Secrets.from_env().discord_token
-    if not token:
-        raise SystemExit("DISCORD_TOKEN is not set: create a bot at discord.com/developers")
-    bot = make_bot(service, config.discord)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        loop.add_signal_handler(sig, stop.set)
-    try:
-        async with bot:  # type: ignore[attr-defined]
-            runner = asyncio.create_task(bot.start(token))  # type: ignore[attr-defined]
-            stopper = asyncio.create_task(stop.wait())
-            await asyncio.wait({runner, stopper}, return_when=asyncio.FIRST_COMPLETED)
-            stopper.cancel()
-            if not runner.done():
-                log.info("shutting down: finishing in-flight covers")
-            await bot.close()  # type: ignore[attr-defined]  # drains first
-            await runner  # login failures etc. surface here
-    finally:
-        for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.remove_signal_handler(sig)

@@ -1,8 +1,7 @@
 """The inference engine: exported ONNX generators run with onnxruntime. No torch here.
 
-A model file describes itself in its ONNX ``metadata_props`` (see docs/MODELS.md); this
-module is the one reader of those keys. `export/metadata.py` writes them with the same
-key names and checks its output with `parse_metadata`, so the two sides cannot drift.
+A model file describes itself in its ONNX ``metadata_props``; `albumgan.modelfile` is the
+contract (keys, parsing, `ModelInfo`) that this engine and the export share.
 
 `Engine` is the synchronous core (load, validate, run a batch). `ModelRunner` wraps it
 for asyncio: concurrent `generate` calls are gathered into one `run` (micro-batching),
@@ -19,57 +18,26 @@ import ctypes
 import functools
 import hashlib
 import io
-import json
 import logging
 import os
-from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
 import onnxruntime as ort
 
-from training.labels import LabelSchema, SchemaError
-from training.latent import PRIORS, latents_from_seeds
-
-log = logging.getLogger(__name__)
-
-FORMAT_VERSION = "1"
-KINDS = ("unconditional", "acgan")
-PREFIX = "albumgan."
-KEY_FORMAT = PREFIX + "format"
-KEY_KIND = PREFIX + "kind"
-KEY_NAME = PREFIX + "name"
-KEY_VERSION = PREFIX + "version"
-KEY_STEP = PREFIX + "step"
-KEY_RESOLUTION = PREFIX + "resolution"
-KEY_Z_DIM = PREFIX + "z_dim"
-KEY_LATENT_PRIOR = PREFIX + "latent_prior"
-KEY_LABEL_SCHEMA = PREFIX + "label_schema"
-KEY_DATASET = PREFIX + "dataset"
-KEY_EVAL = PREFIX + "eval"
-KEY_CREATED = PREFIX + "created"
-KEY_WEIGHTS_SHA256 = PREFIX + "weights_sha256"
-REQUIRED_KEYS = (
-    KEY_FORMAT,
-    KEY_KIND,
-    KEY_NAME,
-    KEY_VERSION,
-    KEY_STEP,
-    KEY_RESOLUTION,
-    KEY_Z_DIM,
-    KEY_LATENT_PRIOR,
-    KEY_DATASET,
-    KEY_EVAL,
-    KEY_CREATED,
-    KEY_WEIGHTS_SHA256,
+from albumgan.modelfile import (
+    INPUT_LABELS,
+    INPUT_MASK,
+    INPUT_Z,
+    OUTPUT_IMAGE,
+    ModelError,
+    ModelInfo,
+    describe_session,
 )
 
-INPUT_Z = "z"
-INPUT_LABELS = "labels"
-INPUT_MASK = "mask"
-OUTPUT_IMAGE = "image"
+log = logging.getLogger(__name__)
 
 CPU = "CPUExecutionProvider"
 CUDA = "CUDAExecutionProvider"
@@ -79,112 +47,6 @@ DEVICES = ("auto", "cpu", "cuda")
 # provider's load errors) are noise in a chat bot's log; this module reports what matters.
 _ORT_QUIET = 3
 _ORT_SILENT = 4
-
-
-class ModelError(Exception):
-    """A model file that cannot be served: missing, corrupt, not ours, or inconsistent."""
-
-
-@dataclass(frozen=True)
-class ModelInfo:
-    """What a model file says about itself, plus where it was loaded from."""
-
-    kind: str
-    name: str
-    version: str
-    step: int
-    resolution: int
-    z_dim: int
-    latent_prior: str
-    schema: LabelSchema | None
-    dataset: dict
-    eval: dict
-    created: str
-    sha256: str  # of the generator weights, as recorded at export
-    path: Path = field(default_factory=Path)
-    file_sha256: str = ""  # of the .onnx file as loaded
-    provider: str = CPU
-
-    @property
-    def conditional(self) -> bool:
-        return self.kind == "acgan"
-
-    def latents(self, seeds: Sequence[int]) -> np.ndarray:
-        """z rows for these seeds, with this model's size and prior: (len(seeds), z_dim)."""
-        return latents_from_seeds(list(seeds), self.z_dim, self.latent_prior)
-
-    def encode(self, raw: Mapping[str, float | None]) -> tuple[np.ndarray, np.ndarray]:
-        """Raw audio features by name -> (labels, mask) rows for this model's schema."""
-        if self.schema is None:
-            raise ModelError(f"{self.name} is unconditional: it takes no features")
-        return self.schema.encode(raw)
-
-
-def _json_object(props: Mapping[str, str], key: str, source: str) -> dict:
-    try:
-        value = json.loads(props[key])
-    except json.JSONDecodeError as exc:
-        raise ModelError(f"{source}: metadata {key} is not valid JSON ({exc})") from exc
-    if not isinstance(value, dict):
-        raise ModelError(f"{source}: metadata {key} must be a JSON object")
-    return value
-
-
-def _int_at_least(props: Mapping[str, str], key: str, source: str, minimum: int = 1) -> int:
-    text = props[key]
-    try:
-        value = int(text)
-    except ValueError:
-        raise ModelError(f"{source}: metadata {key}={text!r} is not an integer") from None
-    if value < minimum:
-        raise ModelError(f"{source}: metadata {key}={value} is out of range")
-    return value
-
-
-def parse_metadata(props: Mapping[str, str], source: str = "model") -> ModelInfo:
-    """Validate albumgan metadata_props and turn them into a ModelInfo (path left empty).
-
-    `source` names the file in error messages."""
-    if KEY_FORMAT not in props:
-        raise ModelError(
-            f"{source}: not an albumgan model (no {KEY_FORMAT} metadata; export it with albumgan-export)"
-        )
-    if props[KEY_FORMAT] != FORMAT_VERSION:
-        raise ModelError(
-            f"{source}: model format {props[KEY_FORMAT]!r} is not supported "
-            f"(this engine reads format {FORMAT_VERSION}); re-export it or update the bot"
-        )
-    missing = [key for key in REQUIRED_KEYS if key not in props]
-    if missing:
-        raise ModelError(f"{source}: metadata is missing {', '.join(missing)}")
-    kind = props[KEY_KIND]
-    if kind not in KINDS:
-        raise ModelError(f"{source}: unknown model kind {kind!r} (expected one of {KINDS})")
-    prior = props[KEY_LATENT_PRIOR]
-    if prior not in PRIORS:
-        raise ModelError(f"{source}: unknown latent prior {prior!r} (expected one of {PRIORS})")
-    schema = None
-    if kind == "acgan":
-        if KEY_LABEL_SCHEMA not in props:
-            raise ModelError(f"{source}: an acgan model needs {KEY_LABEL_SCHEMA} metadata")
-        try:
-            schema = LabelSchema.from_json(props[KEY_LABEL_SCHEMA])
-        except SchemaError as exc:
-            raise ModelError(f"{source}: {exc}") from exc
-    return ModelInfo(
-        kind=kind,
-        name=props[KEY_NAME],
-        version=props[KEY_VERSION],
-        step=_int_at_least(props, KEY_STEP, source, minimum=0),
-        resolution=_int_at_least(props, KEY_RESOLUTION, source),
-        z_dim=_int_at_least(props, KEY_Z_DIM, source),
-        latent_prior=prior,
-        schema=schema,
-        dataset=_json_object(props, KEY_DATASET, source),
-        eval=_json_object(props, KEY_EVAL, source),
-        created=props[KEY_CREATED],
-        sha256=props[KEY_WEIGHTS_SHA256],
-    )
 
 
 # Devices and threads.
@@ -302,13 +164,17 @@ class Engine:
             if device == "cuda":
                 raise ModelError(f"{path}: the CUDA provider failed to start (CUDA/cuDNN libraries?)")
             log.warning("GPU found but onnxruntime's CUDA provider failed to start; running on CPU")
-        source = str(path)
-        parsed = parse_metadata(session.get_modelmeta().custom_metadata_map, source)
-        info = replace(parsed, path=path, file_sha256=_file_sha256(data), provider=active)
-        _check_signature(session, info, source)
+        info = replace(describe_session(session, str(path)), path=path, file_sha256=_file_sha256(data), provider=active)
         device_used = "GPU" if active == CUDA else "CPU"
-        log.info("loaded %s model %s v%s (%d px) from %s on %s", info.kind, info.name,
-                 info.version, info.resolution, path, device_used)
+        log.info(
+            "loaded %s model %s v%s (%d px) from %s on %s",
+            info.kind,
+            info.name,
+            info.version,
+            info.resolution,
+            path,
+            device_used,
+        )
         return cls(session, info)
 
     def run(self, z: np.ndarray, labels: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
@@ -335,38 +201,6 @@ class Engine:
         if labels.shape != shape or mask.shape != shape:
             raise ValueError(f"labels and mask must have shape {shape}, got {labels.shape} and {mask.shape}")
         return {INPUT_Z: z, INPUT_LABELS: labels, INPUT_MASK: mask}
-
-
-def _check_signature(session: ort.InferenceSession, info: ModelInfo, source: str) -> None:
-    """The graph's inputs and output must be exactly what the metadata promises."""
-    expected = {INPUT_Z: ("tensor(float)", info.z_dim)}
-    if info.schema is not None:
-        expected[INPUT_LABELS] = ("tensor(float)", len(info.schema))
-        expected[INPUT_MASK] = ("tensor(float)", len(info.schema))
-    inputs = {i.name: i for i in session.get_inputs()}
-    if set(inputs) != set(expected):
-        raise ModelError(
-            f"{source}: inputs {sorted(inputs)} do not match the {info.kind} model its metadata "
-            f"describes (expected {sorted(expected)})"
-        )
-    for name, (dtype, width) in expected.items():
-        arg = inputs[name]
-        if arg.type != dtype or len(arg.shape) != 2 or arg.shape[1] != width:
-            raise ModelError(
-                f"{source}: input {name} is {arg.type}{arg.shape}, expected {dtype}[batch, {width}]"
-            )
-        if isinstance(arg.shape[0], int):
-            raise ModelError(f"{source}: input {name} has a fixed batch of {arg.shape[0]}; re-export it")
-    outputs = session.get_outputs()
-    res = info.resolution
-    if (
-        len(outputs) != 1
-        or outputs[0].name != OUTPUT_IMAGE
-        or outputs[0].type != "tensor(uint8)"
-        or list(outputs[0].shape[1:]) != [res, res, 3]
-    ):
-        found = [(o.name, o.type, o.shape) for o in outputs]
-        raise ModelError(f"{source}: outputs {found} are not one uint8 image[batch, {res}, {res}, 3]")
 
 
 # The asyncio runner.

@@ -34,17 +34,18 @@ class InFlight:
             if self.count == 0:
                 self._idle.set()
 
-    async def drain(self, then: Callable[[], Awaitable[None]], timeout: float = DRAIN_TIMEOUT_S) -> None:
-        """Refuse new work, let running requests finish, then `then()` once. Idempotent:
-        every caller waits for the same drain."""
+    async def drain(self, then: Callable[[], Awaitable[None]] | None = None, timeout: float = DRAIN_TIMEOUT_S) -> None:
+        """Refuse new work, let running requests finish, then `then()` once (if given).
+        Idempotent: every caller waits for the same drain."""
         self.draining = True
         if self._drained is None:
             self._drained = asyncio.ensure_future(self._drain(then, timeout))
         await asyncio.shield(self._drained)
 
-    async def _drain(self, then: Callable[[], Awaitable[None]], timeout: float) -> None:
+    async def _drain(self, then: Callable[[], Awaitable[None]] | None, timeout: float) -> None:
         try:
             await asyncio.wait_for(self._idle.wait(), timeout)
         except TimeoutError:
             log.warning("shutdown: %d %s still running after %.0f s", self.count, self.what, timeout)
-        await then()
+        if then is not None:
+            await then()

@@ -30,11 +30,14 @@ class LocalCatalog:
         artists = [{"name": a.strip()} for a in (row.get("artists") or "").split(";") if a.strip()]
         album_id = (row.get("album_id") or "").strip()
         album_ref = {"id": album_id, "name": row.get("album", "")} if album_id else None
-        self._tracks[track_id] = {"id": track_id, "name": row.get("name") or track_id,
-                                  "artists": artists, "album": album_ref}
+        self._tracks[track_id] = {
+            "id": track_id,
+            "name": row.get("name") or track_id,
+            "artists": artists,
+            "album": album_ref,
+        }
         if album_ref:
-            album = self._albums.setdefault(
-                album_id, {**album_ref, "artists": artists, "track_ids": []})
+            album = self._albums.setdefault(album_id, {**album_ref, "artists": artists, "track_ids": []})
             album["track_ids"].append(track_id)
 
     @property
@@ -52,8 +55,12 @@ class LocalCatalog:
         album = self._albums.get(album_id)
         if album is None:
             return None
-        return {"id": album["id"], "name": album["name"], "artists": album["artists"],
-                "total_tracks": len(album["track_ids"])}
+        return {
+            "id": album["id"],
+            "name": album["name"],
+            "artists": album["artists"],
+            "total_tracks": len(album["track_ids"]),
+        }
 
     def album_tracks(self, album_id: str) -> list[dict]:
         album = self._albums.get(album_id)

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
-from bot.types import ServiceUnavailable, UserError
+from albumgan.bot.types import ServiceUnavailable, UserError
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +33,15 @@ class _Waiter:
 
 
 class FairQueue:
-    def __init__(self, *, max_size: int, per_user: int, cooldown_s: float, workers: int,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        *,
+        max_size: int,
+        per_user: int,
+        cooldown_s: float,
+        workers: int,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.max_size = max_size
         self.per_user = per_user
         self.cooldown_s = cooldown_s
@@ -56,8 +63,7 @@ class FairQueue:
     def running(self) -> int:
         return self._running
 
-    async def run(self, user: Hashable, job: Callable[[], Awaitable[T]],
-                  on_queued: OnQueued | None = None) -> T:
+    async def run(self, user: Hashable, job: Callable[[], Awaitable[T]], on_queued: OnQueued | None = None) -> T:
         """Admit, wait for a fair turn, run `job()` and return its result."""
         self._admit(user)
         self._per_user[user] = self._per_user.get(user, 0) + 1
@@ -93,11 +99,9 @@ class FairQueue:
             wait = math.ceil(self.cooldown_s - (now - last))
             raise UserError(f"Easy there: you can ask again in {wait} s.")
         if self._per_user.get(user, 0) >= self.per_user:
-            raise UserError(
-                f"You already have {self.per_user} covers on the way; wait for one to finish.")
+            raise UserError(f"You already have {self.per_user} covers on the way; wait for one to finish.")
         if self.waiting + self._running >= self.max_size:
-            raise ServiceUnavailable(
-                f"I'm busy right now ({self.max_size} covers in line); try again in a minute.")
+            raise ServiceUnavailable(f"I'm busy right now ({self.max_size} covers in line); try again in a minute.")
         self._last_start[user] = now
         self._forget_old_cooldowns(now)
 
@@ -159,5 +163,4 @@ class FairQueue:
 
     def _forget_old_cooldowns(self, now: float) -> None:
         if len(self._last_start) > 10_000:
-            self._last_start = {u: t for u, t in self._last_start.items()
-                                if now - t < self.cooldown_s}
+            self._last_start = {u: t for u, t in self._last_start.items() if now - t < self.cooldown_s}

@@ -1,8 +1,10 @@
-"""Chat frontends in one process over one `CoverService`: `albumgan serve --discord --slack`.
+"""The composition root of a running bot: `albumgan serve [--discord] [--slack]`.
 
-Both frontends share the service, so they share its queue, cooldowns, cache and history:
-a cover made in Slack can be rerolled there after a restart, and one person's requests
-are counted together wherever they come from (the Requester says which platform).
+One `CoverService` is opened here with `async with` (database, models, HTTP sessions) and
+closed here, after every frontend drained its in-flight covers; frontends only borrow it.
+Both frontends share it, so they share its queue, cooldowns, cache and history: a cover
+made in Slack can be rerolled there after a restart, and one person's requests are counted
+together wherever they come from (the Requester says which platform).
 """
 
 from __future__ import annotations
@@ -11,38 +13,14 @@ import asyncio
 import logging
 import signal
 from collections.abc import Awaitable, Callable
-from typing import Any
+from typing import TYPE_CHECKING
 
-from bot.config import BotConfig, Secrets, SlackConfig
+from albumgan.bot.config import BotConfig, Secrets, SlackConfig
+
+if TYPE_CHECKING:
+    from albumgan.bot.service import CoverService
 
 log = logging.getLogger(__name__)
-
-
-class SharedService:
-    """One service behind several frontends: the first `start()` starts it and the last
-    `close()` closes it, so each frontend can drain its own work and then close "its"
-    service, as it does when it runs alone."""
-
-    def __init__(self, service: Any, users: int) -> None:
-        self._service = service
-        self._users = users
-        self._started = False
-        self._lock = asyncio.Lock()
-
-    async def start(self) -> None:
-        async with self._lock:
-            if not self._started:
-                self._started = True
-                await self._service.start()
-
-    async def close(self) -> None:
-        async with self._lock:
-            self._users -= 1
-            if self._users == 0:
-                await self._service.close()
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._service, name)
 
 
 def slack_secrets_problem(settings: SlackConfig, secrets: Secrets) -> str:
@@ -55,12 +33,15 @@ def slack_secrets_problem(settings: SlackConfig, secrets: Secrets) -> str:
     missing = [name for name, value in needed.items() if not value]
     if not missing:
         return ""
-    return (f"{' and '.join(missing)} not set: create a Slack app (docs/SLACK.md) and export "
-            f"{'them' if len(missing) > 1 else 'it'}")
+    return (
+        f"{' and '.join(missing)} not set: create a Slack app (docs/SLACK.md) and export "
+        f"{'them' if len(missing) > 1 else 'it'}"
+    )
 
 
-async def serve(config: BotConfig, service: Any, *, discord: bool, slack: bool,
-                secrets: Secrets | None = None) -> None:
+async def serve(
+    config: BotConfig, service: CoverService, *, discord: bool, slack: bool, secrets: Secrets | None = None
+) -> None:
     """Run the chosen frontends until SIGTERM/SIGINT (or until the Discord client stops),
     then let every frontend finish its in-flight covers and close the service once."""
     secrets = secrets or Secrets.from_env()
@@ -68,7 +49,13 @@ async def serve(config: BotConfig, service: Any, *, discord: bool, slack: bool,
         raise SystemExit("DISCORD_TOKEN is not set: create a bot at discord.com/developers")
     if slack and (problem := slack_secrets_problem(config.slack, secrets)):
         raise SystemExit(problem)
-    shared = SharedService(service, users=int(discord) + int(slack))
+    async with service:
+        await _run_frontends(config, service, secrets, discord=discord, slack=slack)
+
+
+async def _run_frontends(
+    config: BotConfig, service: CoverService, secrets: Secrets, *, discord: bool, slack: bool
+) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGTERM, signal.SIGINT):
@@ -77,17 +64,21 @@ async def serve(config: BotConfig, service: Any, *, discord: bool, slack: bool,
     runners: list[asyncio.Task] = []
     try:
         if slack:
-            from bot.slack_app import SlackFrontend  # slack-bolt is only needed here
+            from albumgan.bot.slack_app import SlackFrontend  # slack-bolt is only needed here
 
-            frontend = SlackFrontend(shared, config.slack, bot_token=secrets.slack_bot_token,
-                                     app_token=secrets.slack_app_token,
-                                     signing_secret=secrets.slack_signing_secret)
+            frontend = SlackFrontend(
+                service,
+                config.slack,
+                bot_token=secrets.slack_bot_token,
+                app_token=secrets.slack_app_token,
+                signing_secret=secrets.slack_signing_secret,
+            )
             closers.append(frontend.close)
             await frontend.start()
         if discord:
-            from bot.discord_app import make_bot  # discord.py is only needed here
+            from albumgan.bot.discord_app import make_bot  # discord.py is only needed here
 
-            bot = make_bot(shared, config.discord)
+            bot = make_bot(service, config.discord)
             closers.append(bot.close)  # type: ignore[attr-defined]
             runners.append(asyncio.create_task(bot.start(secrets.discord_token)))  # type: ignore[attr-defined]
         stopper = asyncio.create_task(stop.wait())
@@ -95,7 +86,7 @@ async def serve(config: BotConfig, service: Any, *, discord: bool, slack: bool,
         stopper.cancel()
         log.info("shutting down: finishing in-flight covers")
     finally:
-        # Frontends drain side by side; the shared service closes after the last one.
+        # Frontends drain side by side; the service closes after the last one (async with).
         await asyncio.gather(*(close() for close in closers))
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.remove_signal_handler(sig)

@@ -40,10 +40,11 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
-from bot.cards import features_summary
-from bot.config import SlackConfig
-from bot.inflight import DRAIN_TIMEOUT_S, InFlight
-from bot.types import CoverResult, Requester, ServiceUnavailable, UserError
+from albumgan.bot.cards import features_summary
+from albumgan.bot.config import SlackConfig
+from albumgan.bot.inflight import DRAIN_TIMEOUT_S, InFlight
+from albumgan.bot.types import CoverCommands, CoverResult, Requester, ServiceUnavailable, UserError
+from albumgan.modelfile import ModelInfo
 
 log = logging.getLogger(__name__)
 
@@ -92,35 +93,61 @@ def result_blocks(result: CoverResult, user_id: str) -> list[dict[str, Any]]:
     if result.source_url:
         title = f"<{result.source_url}|{title}>"
     blocks: list[dict[str, Any]] = [
-        {"type": "section", "text": {"type": "mrkdwn", "text": _short(
-            f"*{title}*\n{escape(result.subtitle)}", 3000)}},
+        {"type": "section", "text": {"type": "mrkdwn", "text": _short(f"*{title}*\n{escape(result.subtitle)}", 3000)}},
     ]
     if result.features is not None:
-        blocks.append({"type": "section", "text": {"type": "mrkdwn", "text": _short(
-            "*Features*\n" + escape(features_summary(result.features)), 3000)}})
+        blocks.append(
+            {
+                "type": "section",
+                "text": {
+                    "type": "mrkdwn",
+                    "text": _short("*Features*\n" + escape(features_summary(result.features)), 3000),
+                },
+            }
+        )
     blocks += [
-        {"type": "section", "fields": [
-            {"type": "mrkdwn", "text": f"*Seed*\n{result.seed}"},
-            {"type": "mrkdwn", "text": escape(f"*Model*\n{result.model_name} {result.model_version}")},
-        ]},
-        {"type": "context", "elements": [{"type": "mrkdwn", "text": (
-            f"for <@{user_id}> · cover #{result.generation_id} · {result.elapsed_s:.1f} s")}]},
-        {"type": "actions", "block_id": "albumgan", "elements": [
-            {"type": "button", "action_id": ACTION_PREFIX + action, "value": str(result.generation_id),
-             "text": {"type": "plain_text", "text": label, "emoji": True}}
-            for action, label in ACTIONS.items()
-        ]},
+        {
+            "type": "section",
+            "fields": [
+                {"type": "mrkdwn", "text": f"*Seed*\n{result.seed}"},
+                {"type": "mrkdwn", "text": escape(f"*Model*\n{result.model_name} {result.model_version}")},
+            ],
+        },
+        {
+            "type": "context",
+            "elements": [
+                {
+                    "type": "mrkdwn",
+                    "text": (f"for <@{user_id}> · cover #{result.generation_id} · {result.elapsed_s:.1f} s"),
+                }
+            ],
+        },
+        {
+            "type": "actions",
+            "block_id": "albumgan",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": ACTION_PREFIX + action,
+                    "value": str(result.generation_id),
+                    "text": {"type": "plain_text", "text": label, "emoji": True},
+                }
+                for action, label in ACTIONS.items()
+            ],
+        },
     ]
     return blocks
 
 
-def about_text(models: list[Any]) -> str:
+def about_text(models: list[ModelInfo]) -> str:
     lines = ["*AlbumGAN*: album covers from a GAN trained on a music dataset."]
     for info in models[:10]:
         dataset = info.dataset or {}
-        lines.append(f"• *{escape(info.name)} {escape(info.version)}*: {info.kind}, "
-                     f"{info.resolution}px, step {info.step}, trained on "
-                     f"{dataset.get('count', '?')} covers")
+        lines.append(
+            f"• *{escape(info.name)} {escape(info.version)}*: {info.kind}, "
+            f"{info.resolution}px, step {info.step}, trained on "
+            f"{dataset.get('count', '?')} covers"
+        )
     if not models:
         lines.append("No models loaded.")
     return "\n".join(lines)
@@ -157,11 +184,13 @@ class CappedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
         return 1.0
 
     async def _can_retry_async(self, *, state, request, response=None, error=None) -> bool:
-        return (response is not None and response.status_code == 429
-                and self.retry_after(response) <= self.max_retry_after_s)
+        return (
+            response is not None
+            and response.status_code == 429
+            and self.retry_after(response) <= self.max_retry_after_s
+        )
 
-    async def prepare_for_next_attempt_async(self, *, state, request, response=None,
-                                             error=None) -> None:
+    async def prepare_for_next_attempt_async(self, *, state, request, response=None, error=None) -> None:
         wait = self.retry_after(response)
         log.info("Slack rate limit: retrying in %.0f s", wait)
         state.next_attempt_requested = True
@@ -169,15 +198,15 @@ class CappedRateLimitRetry(AsyncRateLimitErrorRetryHandler):
         state.increment_current_attempt()
 
 
-def make_web_client(bot_token: str, settings: SlackConfig,
-                    session: aiohttp.ClientSession | None = None) -> AsyncWebClient:
+def make_web_client(
+    bot_token: str, settings: SlackConfig, session: aiohttp.ClientSession | None = None
+) -> AsyncWebClient:
     return AsyncWebClient(
         token=bot_token,
         base_url=settings.api_base,
         timeout=int(settings.timeout_s),
         session=session,
-        retry_handlers=[AsyncConnectionErrorRetryHandler(),
-                        CappedRateLimitRetry(settings.max_retry_after_s)],
+        retry_handlers=[AsyncConnectionErrorRetryHandler(), CappedRateLimitRetry(settings.max_retry_after_s)],
     )
 
 
@@ -188,9 +217,16 @@ class SlackFrontend:
     """The bolt app, its Socket Mode connection or HTTP endpoint, and graceful shutdown.
     Construct it inside the running event loop (it opens an aiohttp session)."""
 
-    def __init__(self, service: Any, settings: SlackConfig, *, bot_token: str,
-                 app_token: str = "", signing_secret: str = "",
-                 ping_interval_s: float = 10.0) -> None:
+    def __init__(
+        self,
+        service: CoverCommands,
+        settings: SlackConfig,
+        *,
+        bot_token: str,
+        app_token: str = "",
+        signing_secret: str = "",
+        ping_interval_s: float = 10.0,
+    ) -> None:
         self.service = service
         self.settings = settings
         self._app_token = app_token
@@ -218,40 +254,37 @@ class SlackFrontend:
         try:
             identity = await self.client.auth_test()
         except SlackApiError as exc:
-            raise SystemExit(
-                f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')})") from None
+            raise SystemExit(f"Slack rejected SLACK_BOT_TOKEN ({exc.response.get('error')})") from None
         self.bot_user_id = identity.get("user_id", "")
         socket_url = ""
         if self.settings.mode == "socket":
             # Asked here rather than by the Socket Mode client, which would retry a rejected
             # token forever; it then connects to this URL and asks anew on reconnects.
             try:
-                socket_url = (await self.client.apps_connections_open(
-                    app_token=self._app_token))["url"]
+                socket_url = (await self.client.apps_connections_open(app_token=self._app_token))["url"]
             except SlackApiError as exc:
-                raise SystemExit(
-                    f"Slack rejected SLACK_APP_TOKEN ({exc.response.get('error')})") from None
-        await self.service.start()
+                raise SystemExit(f"Slack rejected SLACK_APP_TOKEN ({exc.response.get('error')})") from None
         if self.settings.mode == "http":
-            self._http = web.AppRunner(self.app.web_app(path=self.settings.http_path),
-                                       handle_signals=False, access_log=None)
+            self._http = web.AppRunner(
+                self.app.web_app(path=self.settings.http_path), handle_signals=False, access_log=None
+            )
             await self._http.setup()
             site = web.TCPSite(self._http, self.settings.http_host, self.settings.http_port)
             await site.start()
             self.http_port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-            log.info("Slack HTTP endpoint on %s:%d%s", self.settings.http_host, self.http_port,
-                     self.settings.http_path)
+            log.info("Slack HTTP endpoint on %s:%d%s", self.settings.http_host, self.http_port, self.settings.http_path)
         else:
-            self._socket = AsyncSocketModeHandler(self.app, self._app_token, web_client=self.client,
-                                                  ping_interval=self._ping_interval_s)
+            self._socket = AsyncSocketModeHandler(
+                self.app, self._app_token, web_client=self.client, ping_interval=self._ping_interval_s
+            )
             self._socket.client.wss_uri = socket_url
             await self._socket.connect_async()
             log.info("Slack Socket Mode connected as %s", self.bot_user_id)
 
     async def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
-        """Refuse new work, let in-flight requests finish, then close the service.
-        Idempotent: `close()` drains too, whoever calls it first."""
-        await self.in_flight.drain(self.service.close, timeout)
+        """Refuse new work and let in-flight requests finish (the service is closed by its
+        owner, serve.serve). Idempotent: `close()` drains too, whoever calls it first."""
+        await self.in_flight.drain(timeout=timeout)
 
     async def close(self) -> None:
         await self.drain()
@@ -289,9 +322,12 @@ class SlackFrontend:
 
     async def _on_command(self, kind: str, ack: AsyncAck, command: dict[str, Any]) -> None:
         text = unwrap_links(command.get("text") or "")
-        who = Requester(platform="slack", user_id=command.get("user_id", ""),
-                        channel_id=command.get("channel_id", ""),
-                        guild_id=command.get("team_id", ""))
+        who = Requester(
+            platform="slack",
+            user_id=command.get("user_id", ""),
+            channel_id=command.get("channel_id", ""),
+            guild_id=command.get("team_id", ""),
+        )
         if kind == "random":
             try:
                 seed = parse_seed(text, command.get("command", "/random").lstrip("/"))
@@ -302,29 +338,33 @@ class SlackFrontend:
             def generate(q: OnQueued) -> Awaitable[CoverResult]:
                 return self.service.random(who, seed=seed, on_queued=q)
         elif kind == "cover":
+
             def generate(q: OnQueued) -> Awaitable[CoverResult]:
                 return self.service.cover(text, who, on_queued=q)
         else:
+
             def generate(q: OnQueued) -> Awaitable[CoverResult]:
                 return self.service.album(text, who, on_queued=q)
 
-        await self._serve(who, command.get("response_url", ""), WORKING[kind], ack,
-                          generate, command.get("command", kind))
+        await self._serve(
+            who, command.get("response_url", ""), WORKING[kind], ack, generate, command.get("command", kind)
+        )
 
-    async def _on_button(self, ack: AsyncAck, body: dict[str, Any],
-                         action: dict[str, Any]) -> None:
-        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get(
-            "channel_id", "")
+    async def _on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        channel = (body.get("channel") or {}).get("id") or (body.get("container") or {}).get("channel_id", "")
         user = body.get("user") or {}
-        who = Requester(platform="slack", user_id=user.get("id", ""), channel_id=channel,
-                        guild_id=(body.get("team") or {}).get("id") or user.get("team_id", ""))
+        who = Requester(
+            platform="slack",
+            user_id=user.get("id", ""),
+            channel_id=channel,
+            guild_id=(body.get("team") or {}).get("id") or user.get("team_id", ""),
+        )
         response_url = body.get("response_url", "")
         name = str(action.get("action_id", "")).removeprefix(ACTION_PREFIX)
         value = str(action.get("value", ""))
         if name not in ACTIONS or not re.fullmatch(r"[0-9]{1,19}", value):
             await ack()
-            await self._tell(who, response_url,
-                             "This button is from an older version of me; run the command again.")
+            await self._tell(who, response_url, "This button is from an older version of me; run the command again.")
             return
         generation_id = int(value)
 
@@ -337,8 +377,9 @@ class SlackFrontend:
 
     # -- one request ----------------------------------------------------------------------
 
-    async def _serve(self, who: Requester, response_url: str, working: str | None,
-                     ack: AsyncAck, generate: Generate, what: str) -> None:
+    async def _serve(
+        self, who: Requester, response_url: str, working: str | None, ack: AsyncAck, generate: Generate, what: str
+    ) -> None:
         """Ack, generate, post: the one path every cover request takes."""
         if self.in_flight.draining:
             if working:
@@ -360,26 +401,39 @@ class SlackFrontend:
                 await self._tell(who, response_url, self._failure_text(exc, what))
 
     async def _post(self, result: CoverResult, who: Requester, response_url: str) -> None:
-        files = [{"content": result.image_png, "filename": COVER_FILE,
-                  "title": _short(result.title, 200), "alt_txt": f"Album cover: {result.title}"[:1000]}]
+        files = [
+            {
+                "content": result.image_png,
+                "filename": COVER_FILE,
+                "title": _short(result.title, 200),
+                "alt_txt": f"Album cover: {result.title}"[:1000],
+            }
+        ]
         if result.card_png:
-            files.append({"content": result.card_png, "filename": CARD_FILE,
-                          "title": "Audio features", "alt_txt": "Bar chart of the audio features"})
+            files.append(
+                {
+                    "content": result.card_png,
+                    "filename": CARD_FILE,
+                    "title": "Audio features",
+                    "alt_txt": "Bar chart of the audio features",
+                }
+            )
         comment = f"<@{who.user_id}> {escape(_short(result.title, 200))}"
         try:
-            await self.client.files_upload_v2(channel=who.channel_id, file_uploads=files,
-                                              initial_comment=comment)
+            await self.client.files_upload_v2(channel=who.channel_id, file_uploads=files, initial_comment=comment)
         except SlackApiError as exc:
             if exc.response.get("error") not in NOT_IN_CHANNEL:
                 raise
             if not await self._join(who.channel_id):
                 await self._tell(who, response_url, self._invite_text(who.channel_id))
                 return
-            await self.client.files_upload_v2(channel=who.channel_id, file_uploads=files,
-                                              initial_comment=comment)
+            await self.client.files_upload_v2(channel=who.channel_id, file_uploads=files, initial_comment=comment)
         await self.client.chat_postMessage(
-            channel=who.channel_id, blocks=result_blocks(result, who.user_id),
-            text=f"<@{who.user_id}> {result.title} (seed {result.seed})", unfurl_links=False)
+            channel=who.channel_id,
+            blocks=result_blocks(result, who.user_id),
+            text=f"<@{who.user_id}> {result.title} (seed {result.seed})",
+            unfurl_links=False,
+        )
 
     async def _join(self, channel_id: str) -> bool:
         """Join a public channel; False where that is not possible or not allowed."""
@@ -395,12 +449,16 @@ class SlackFrontend:
 
     def _invite_text(self, channel_id: str) -> str:
         if channel_id.startswith("D"):
-            return ("I can't post in this conversation. Use the command in a channel I'm in, "
-                    "or in a direct message with me.")
+            return (
+                "I can't post in this conversation. Use the command in a channel I'm in, "
+                "or in a direct message with me."
+            )
         me = f"<@{self.bot_user_id}>" if self.bot_user_id else "the AlbumGAN app"
-        return (f"I'm not in <#{channel_id}> yet, so I can't post your cover here. Invite me "
-                f"with `/invite {me}` (or channel details ▸ Integrations ▸ Add apps), "
-                "then run the command again.")
+        return (
+            f"I'm not in <#{channel_id}> yet, so I can't post your cover here. Invite me "
+            f"with `/invite {me}` (or channel details ▸ Integrations ▸ Add apps), "
+            "then run the command again."
+        )
 
     @staticmethod
     def _failure_text(exc: Exception, what: str) -> str:
@@ -419,18 +477,14 @@ class SlackFrontend:
         chat.postEphemeral (response URLs expire after 30 minutes or 5 uses)."""
         if response_url:
             try:
-                webhook = AsyncWebhookClient(response_url, session=self._session,
-                                             timeout=int(self.settings.timeout_s))
-                response = await webhook.send(text=text, response_type="ephemeral",
-                                              replace_original=False)
+                webhook = AsyncWebhookClient(response_url, session=self._session, timeout=int(self.settings.timeout_s))
+                response = await webhook.send(text=text, response_type="ephemeral", replace_original=False)
                 if response.status_code == 200:
                     return
                 log.info("response_url answered %d; posting ephemerally", response.status_code)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.info("response_url failed (%s); posting ephemerally", exc)
         try:
-            await self.client.chat_postEphemeral(channel=who.channel_id, user=who.user_id,
-                                                 text=text)
+            await self.client.chat_postEphemeral(channel=who.channel_id, user=who.user_id, text=text)
         except SlackApiError as exc:
-            log.warning("could not tell %s in %s: %s", who.user_id, who.channel_id,
-                        exc.response.get("error"))
+            log.warning("could not tell %s in %s: %s", who.user_id, who.channel_id, exc.response.get("error"))

@@ -6,7 +6,14 @@ into their platform's message. Nothing here knows about a platform.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from albumgan.modelfile import ModelInfo
+
+# Called with the queue position when a request has to wait for a slot.
+OnQueued = Callable[[int], Awaitable[None]] | None
 
 
 class UserError(Exception):
@@ -53,3 +60,31 @@ class CoverResult:
     features: FeatureReport | None = None
     source_url: str = ""
     elapsed_s: float = 0.0
+
+
+class CoverCommands(Protocol):
+    """What a frontend may ask of the cover service: `CoverService` is the implementation,
+    the frontend tests drive a stub of the same shape. Frontends borrow the service; its
+    owner (bot/serve.py, or the CLI) opens and closes it."""
+
+    async def cover(
+        self, link: str, who: Requester, *, seed: int | None = None, on_queued: OnQueued = None
+    ) -> CoverResult: ...
+
+    async def album(
+        self, link: str, who: Requester, *, seed: int | None = None, on_queued: OnQueued = None
+    ) -> CoverResult: ...
+
+    async def random(self, who: Requester, *, seed: int | None = None, on_queued: OnQueued = None) -> CoverResult: ...
+
+    async def reroll(self, generation_id: int, who: Requester, *, on_queued: OnQueued = None) -> CoverResult: ...
+
+    async def variation(self, generation_id: int, who: Requester, *, on_queued: OnQueued = None) -> CoverResult: ...
+
+    async def remake(self, generation_id: int, who: Requester, *, on_queued: OnQueued = None) -> CoverResult: ...
+
+    async def about(self) -> list[ModelInfo]: ...
+
+    async def get_setting(self, who: Requester, key: str, default: Any = None) -> Any: ...
+
+    async def set_setting(self, who: Requester, key: str, value: Any) -> None: ...

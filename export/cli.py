@@ -8,8 +8,8 @@ import logging
 import sys
 from pathlib import Path
 
-from export.errors import ExportError
-from export.parity import FP16_TOLERANCE, FP32_TOLERANCE
+from albumgan.export.errors import ExportError
+from albumgan.export.parity import FP16_TOLERANCE, FP32_TOLERANCE
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -24,9 +24,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--fp16", action="store_true", help="also write NAME.fp16.onnx for GPU serving")
     p.add_argument("--eval-json", type=Path, help="JSON object of evaluation figures to embed")
     p.add_argument("--raw-weights", action="store_true", help="export the raw generator, not its EMA")
-    p.add_argument(
-        "--no-subpixel", action="store_true", help="keep upsample+conv as is (slower, smaller file)"
-    )
+    p.add_argument("--no-subpixel", action="store_true", help="keep upsample+conv as is (slower, smaller file)")
     p.add_argument(
         "--training-state",
         type=Path,
@@ -61,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     for chatty in ("onnxscript", "onnx_ir"):  # per-pass INFO lines from the ONNX optimiser
         logging.getLogger(chatty).setLevel(logging.WARNING)
     # Imported here so that `--help` and argument errors answer without loading torch.
-    from export.onnx_export import export_checkpoint
+    from albumgan.export.onnx_export import export_checkpoint
 
     try:
         results = export_checkpoint(
@@ -80,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"albumgan-export: error: {exc}", file=sys.stderr)
         return 1
     if args.training_state is not None:
-        from training.checkpoint import write_training_artefact
+        from albumgan.training.checkpoint import write_training_artefact
 
         path = write_training_artefact(args.checkpoint, args.training_state)
         print(f"wrote {path} ({path.stat().st_size / 1e6:.1f} MB): training state for --fine-tune")

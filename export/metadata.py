@@ -1,7 +1,7 @@
 """The writing side of a model's self-description (ONNX metadata_props).
 
-Key names and the format version live in `bot.engine`, the one reader; every property
-set built here is parsed back with `bot.engine.parse_metadata` before it is written, so
+Key names and the format version live in `albumgan.modelfile`, the contract; every
+property set built here is parsed back with its `parse_metadata` before it is written, so
 an export can never produce a file the bot refuses. See docs/MODELS.md for the keys.
 """
 
@@ -13,15 +13,8 @@ from datetime import UTC, datetime
 
 import torch
 
-from bot import engine as keys
-from training.checkpoint import GeneratorMeta
-
-# Extra keys (the reader ignores what it does not know; they are for people and tools).
-KEY_PRECISION = keys.PREFIX + "precision"
-KEY_ARCHITECTURE = keys.PREFIX + "architecture"
-KEY_EXPORTED = keys.PREFIX + "exported"
-KEY_CONFIG = keys.PREFIX + "training_config"
-KEY_LINEAGE = keys.PREFIX + "training_lineage"
+from albumgan import modelfile as keys
+from albumgan.modelfile import ModelInfo
 
 WEAK_LABEL_NOTE = (
     "Conditioning labels are weak: per-track audio features describe the music, not the "
@@ -46,7 +39,7 @@ def _now() -> str:
     return datetime.now(UTC).isoformat(timespec="seconds")
 
 
-def dataset_summary(meta: GeneratorMeta) -> dict:
+def dataset_summary(meta: ModelInfo) -> dict:
     """What the model was trained on: content hash, image count, provenance; for a
     conditional model also the weak-label caveat."""
     summary = {
@@ -71,7 +64,7 @@ def lineage_summary(segments: list[dict]) -> dict:
 
 
 def build_metadata(
-    meta: GeneratorMeta,
+    meta: ModelInfo,
     *,
     name: str,
     version: str,
@@ -80,7 +73,7 @@ def build_metadata(
     precision: str = "fp32",
     source: str = "export",
 ) -> dict[str, str]:
-    """metadata_props for one exported generator; raises bot.engine.ModelError if the
+    """metadata_props for one exported generator; raises albumgan.modelfile.ModelError if the
     result would not be accepted by the engine (e.g. an acgan checkpoint without schema)."""
     props = {
         keys.KEY_FORMAT: keys.FORMAT_VERSION,
@@ -95,15 +88,15 @@ def build_metadata(
         keys.KEY_EVAL: json.dumps(eval_figures or {}, sort_keys=True),
         keys.KEY_CREATED: meta.created or _now(),
         keys.KEY_WEIGHTS_SHA256: weights_sha256,
-        KEY_PRECISION: precision,
-        KEY_ARCHITECTURE: json.dumps({"arch": meta.arch, **meta.kwargs}, sort_keys=True),
-        KEY_LINEAGE: json.dumps(lineage_summary(meta.lineage), sort_keys=True),
-        KEY_EXPORTED: _now(),
-        KEY_CONFIG: json.dumps(meta.config, sort_keys=True, default=str),
+        keys.KEY_PRECISION: precision,
+        keys.KEY_ARCHITECTURE: json.dumps({"arch": meta.training["arch"], **meta.training["kwargs"]}, sort_keys=True),
+        keys.KEY_LINEAGE: json.dumps(lineage_summary(meta.training["lineage"]), sort_keys=True),
+        keys.KEY_EXPORTED: _now(),
+        keys.KEY_CONFIG: json.dumps(meta.training["config"], sort_keys=True, default=str),
     }
     if meta.kind == "acgan":
-        if meta.label_schema is None:
+        if meta.schema is None:
             raise keys.ModelError(f"{source}: an acgan checkpoint without a label schema cannot be exported")
-        props[keys.KEY_LABEL_SCHEMA] = meta.label_schema.to_json()
+        props[keys.KEY_LABEL_SCHEMA] = meta.schema.to_json()
     keys.parse_metadata(props, source)
     return props

@@ -18,6 +18,7 @@ NHWC) is part of the graph, so every consumer gets display-ready RGB and none re
 from __future__ import annotations
 
 import copy
+import hashlib
 import logging
 import os
 import warnings
@@ -25,31 +26,33 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import onnx
+import onnxruntime as ort
 import torch
 from torch import nn
 from torch.nn.utils import parametrize
 
-from bot.engine import (
-    INPUT_LABELS,
-    INPUT_MASK,
-    INPUT_Z,
-    OUTPUT_IMAGE,
-    Engine,
-    ModelError,
-    ModelInfo,
-)
-from export.errors import ExportError
-from export.metadata import build_metadata, weights_sha256
-from export.parity import (
+from albumgan.atomic import fsync_dir, write_temp
+from albumgan.export.errors import ExportError
+from albumgan.export.metadata import build_metadata, weights_sha256
+from albumgan.export.parity import (
     FP16_TOLERANCE,
     FP32_TOLERANCE,
     ParityReport,
     check_dynamic_batch,
     check_parity,
 )
-from export.upconv import fuse_upsample_conv
-from training.atomic import fsync_dir, write_temp
-from training.checkpoint import CheckpointError, GeneratorMeta, load_generator
+from albumgan.export.upconv import fuse_upsample_conv
+from albumgan.modelfile import (
+    INPUT_LABELS,
+    INPUT_MASK,
+    INPUT_Z,
+    OUTPUT_IMAGE,
+    ModelError,
+    ModelInfo,
+    describe_session,
+)
+from albumgan.training.checkpoint import CheckpointError, load_generator
+from albumgan.training.networks import to_uint8_nhwc
 
 log = logging.getLogger(__name__)
 
@@ -57,11 +60,6 @@ OPSET = 20
 EXAMPLE_BATCH = 2  # torch.export specialises a batch of 1, freezing the axis
 MAX_BATCH = 4096
 PRODUCER = "albumgan-export"
-
-
-def to_uint8_nhwc(images: torch.Tensor) -> torch.Tensor:
-    """[-1, 1] float NCHW -> uint8 NHWC RGB."""
-    return ((images + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
 
 
 def bake_parametrizations(generator: nn.Module) -> nn.Module:
@@ -144,7 +142,7 @@ def fp16_path(out: Path) -> Path:
 
 def _build_variant(
     generator: nn.Module,
-    meta: GeneratorMeta,
+    meta: ModelInfo,
     props: dict[str, str],
     *,
     half: bool,
@@ -154,7 +152,8 @@ def _build_variant(
 ) -> tuple[bytes, ParityReport]:
     """Export, describe, check (onnx.checker, dynamic batch, parity): the finished bytes."""
     conditional = meta.kind == "acgan"
-    model = to_onnx(CoverGraph(generator, half=half, fuse=subpixel), conditional, meta.z_dim, meta.c_dim)
+    c_dim = len(meta.schema) if meta.schema is not None else 0
+    model = to_onnx(CoverGraph(generator, half=half, fuse=subpixel), conditional, meta.z_dim, c_dim)
     model.producer_name = PRODUCER
     onnx.helper.set_model_props(model, props)
     try:
@@ -163,7 +162,7 @@ def _build_variant(
         raise ExportError(f"{source}: onnx.checker rejected the graph: {str(exc).splitlines()[0]}") from exc
     check_dynamic_batch(model, source)
     float_graph = CoverGraph(generator, quantise=False, half=half, fuse=subpixel)
-    float_model = to_onnx(float_graph, conditional, meta.z_dim, meta.c_dim)
+    float_model = to_onnx(float_graph, conditional, meta.z_dim, c_dim)
     image_bytes = model.SerializeToString()
     # The references are the generator exactly as trained: no rewrite, fp32.
     report = check_parity(
@@ -173,7 +172,7 @@ def _build_variant(
         image_bytes,
         z_dim=meta.z_dim,
         prior=meta.latent_prior,
-        schema=meta.label_schema,
+        schema=meta.schema,
         precision="fp16" if half else "fp32",
         tolerance=tolerance,
         source=source,
@@ -237,10 +236,13 @@ def export_checkpoint(
             log.info("%s: %s", target, report.summary())
             tmp = write_temp(out.parent, target.name, data)
             temps.append(tmp)
-            try:  # the bot's own loader must accept the file before it is published
-                info = Engine.load(tmp, device="cpu", threads=1).info
+            try:  # the file must pass the contract the bot's engine loads by before it is published
+                session = ort.InferenceSession(data, providers=["CPUExecutionProvider"])
+                info = replace(
+                    describe_session(session, str(tmp)), path=tmp, file_sha256=hashlib.sha256(data).hexdigest()
+                )
             except ModelError as exc:
-                raise ExportError(f"{target}: the engine refuses the exported file: {exc}") from exc
+                raise ExportError(f"{target}: the exported file breaks the model-file contract: {exc}") from exc
             staged.append((tmp, target, report, info))
         for tmp, target, _, _ in staged:
             os.replace(tmp, target)

@@ -22,9 +22,9 @@ import onnx
 import onnxruntime as ort
 import torch
 
-from export.errors import ExportError
-from training.labels import LabelSchema
-from training.latent import latents_from_seeds
+from albumgan.export.errors import ExportError
+from albumgan.labels import LabelSchema
+from albumgan.latent import latents_from_seeds
 
 FP32_TOLERANCE = 1e-4
 FP16_TOLERANCE = 3e-2
@@ -67,7 +67,10 @@ def parity_inputs(
     if schema is not None:
         rng = np.random.default_rng(seed)
         rows = [
-            {f.name: (None if rng.random() < MISSING_RATE else float(rng.uniform(f.low, f.high))) for f in schema.features}
+            {
+                f.name: (None if rng.random() < MISSING_RATE else float(rng.uniform(f.low, f.high)))
+                for f in schema.features
+            }
             for _ in range(batch)
         ]
         feed["labels"], feed["mask"] = schema.encode_rows(rows)

@@ -22,11 +22,11 @@ import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.data.clean import CleanConfig
-from training.data.format import ShardedDataset
-from training.data.importer import ImportConfig, import_images
-from training.data_cli import format_stats
-from training.labels import DEFAULT_SCHEMA
+from albumgan.labels import DEFAULT_SCHEMA
+from albumgan.training.data.clean import CleanConfig
+from albumgan.training.data.format import ShardedDataset
+from albumgan.training.data.importer import ImportConfig, import_images
+from albumgan.training.data_cli import format_stats
 
 RECIPE = Path(__file__).resolve().parents[1] / "training/data/recipes/shared_covers.toml"
 AUDIO_FEATURES = [n for n in DEFAULT_SCHEMA.names if n != "popularity"]
@@ -54,7 +54,11 @@ class Recipe:
 
 def genre_features(path: Path, wanted: set[str]) -> dict[str, dict[str, float]]:
     with open(path, newline="", encoding="utf-8") as f:
-        table = {row["genres"]: {n: float(row[n]) for n in AUDIO_FEATURES} for row in csv.DictReader(f) if row["genres"] in wanted}
+        table = {
+            row["genres"]: {n: float(row[n]) for n in AUDIO_FEATURES}
+            for row in csv.DictReader(f)
+            if row["genres"] in wanted
+        }
     missing = wanted - set(table)
     if missing:
         raise ValueError(f"{path} has no genre named {sorted(missing)}")
@@ -83,7 +87,9 @@ def metadata_rows(shared: Path, recipe: Recipe) -> list[dict]:
                     row[name] = genres[genre][name]
                     row[f"{name}_source"] = f"genre-mean:{genre}"
             elif playlist not in recipe.unlabelled:
-                raise ValueError(f"playlist {playlist!r} is neither in [playlist_genres] nor [unlabelled] of the recipe")
+                raise ValueError(
+                    f"playlist {playlist!r} is neither in [playlist_genres] nor [unlabelled] of the recipe"
+                )
             rows.append(row)
     return rows
 
@@ -103,10 +109,16 @@ def main(argv: list[str] | None = None) -> int:
     columns += [c for n in AUDIO_FEATURES for c in (n, f"{n}_source")]
     provenance = {
         "recipe": "scripts/build_shared_covers.py + training/data/recipes/shared_covers.toml",
-        "images": "covers-256 from sabinabains/dsc-capstone (no licence given): project development only, never distributed",
+        "images": (
+            "covers-256 from sabinabains/dsc-capstone (no licence given): project development only, never distributed"
+        ),
         # The importer would record the temporary table's path, which means nothing later.
-        "metadata": "made by the recipe from popularity_index.csv, covers-256-sources.csv and audio-features-by-genre.csv",
-        "popularity": "each track's own Spotify popularity (popularity_index.csv); the mean over the names sharing a cover",
+        "metadata": (
+            "made by the recipe from popularity_index.csv, covers-256-sources.csv and audio-features-by-genre.csv"
+        ),
+        "popularity": (
+            "each track's own Spotify popularity (popularity_index.csv); the mean over the names sharing a cover"
+        ),
         "weak_labels": (
             "danceability, acousticness, energy, instrumentalness, liveness, loudness, speechiness, tempo and valence "
             "are NOT the tracks' own: each is the mean for the genre of the playlist the cover came from "

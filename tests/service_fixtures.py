@@ -1,7 +1,6 @@
-"""Shared by the bot, Discord and Slack tests (registered in tests/conftest.py, so the tiny
-models are exported once per run): tiny real models (training's Generator -> checkpoint ->
-export's ONNX path), fake Spotify and ReccoBeats servers, and a CoverService wired to them
-through the real clients."""
+"""Shared by the bot, Discord and Slack tests (registered in tests/conftest.py): the tiny
+committed models, fake Spotify and ReccoBeats servers, and a CoverService wired to them
+through the real clients. Nothing here needs torch."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.config import (
+from albumgan.bot.config import (
     BotConfig,
     DatabaseConfig,
     FeaturesConfig,
@@ -19,51 +18,23 @@ from bot.config import (
     Secrets,
     SpotifyConfig,
 )
-from bot.service import CoverService
-from bot.types import Requester
+from albumgan.bot.service import CoverService
+from albumgan.bot.types import Requester
 from tests.fakes.reccobeats import FakeReccoBeats
 from tests.fakes.spotify import FakeSpotify, make_catalog
 
-Z_DIM = 16
-RESOLUTION = 16
-WIDTH = 8
 REPO = Path(__file__).resolve().parents[1]
-
-
-def tiny_checkpoint(path: Path, kind: str, seed: int) -> Path:
-    import torch
-
-    from training.architectures import network_state
-    from training.checkpoint import FORMAT, VERSION, save_checkpoint
-    from training.labels import DEFAULT_SCHEMA
-    from training.networks import Generator
-
-    torch.manual_seed(seed)
-    c_dim = len(DEFAULT_SCHEMA) if kind == "acgan" else 0
-    generator = Generator(z_dim=Z_DIM, resolution=RESOLUTION, width=WIDTH, c_dim=c_dim)
-    state = network_state(generator)
-    return save_checkpoint(path, {
-        "format": FORMAT, "version": VERSION, "kind": kind, "step": 10,
-        "generator": state, "generator_ema": state,
-        "meta": {"latent_prior": "normal",
-                 "label_schema": DEFAULT_SCHEMA.to_dict() if kind == "acgan" else None,
-                 "dataset": {"content_hash": f"bot-test-{kind}", "count": 1,
-                             "provenance": {"source": "random init, bot tests"}},
-                 "config": {}, "created": "2026-11-25T00:00:00+00:00"},
-    })
+TEST_MODELS = REPO / "tests" / "models"
 
 
 @pytest.fixture(scope="session")
-def tiny_models(tmp_path_factory) -> dict[str, Path]:
-    """{"unconditional": path, "acgan": path}: exported through export.onnx_export."""
-    from export.onnx_export import export_checkpoint
-
-    root = tmp_path_factory.mktemp("bot-models")
-    models = {}
-    for seed, kind in enumerate(("unconditional", "acgan")):
-        ckpt = tiny_checkpoint(root / f"{kind}.pt", kind, seed)
-        models[kind] = export_checkpoint(ckpt, root / f"{kind}-16.onnx")[0].path
-    return models
+def tiny_models() -> dict[str, Path]:
+    """{"unconditional", "acgan", "acgan-v2", "unconditional-v2"} -> the committed tiny models
+    (tests/models/make_test_models.py), real model files by the contract, made without
+    torch; tests that change a model file copy it first."""
+    return {
+        kind: TEST_MODELS / f"tiny-{kind}.onnx" for kind in ("unconditional", "acgan", "acgan-v2", "unconditional-v2")
+    }
 
 
 @pytest.fixture(scope="session")
@@ -89,15 +60,17 @@ def make_config(tmp_path, models, *, spotify=None, recco=None, **limits) -> BotC
     return BotConfig(
         models=ModelsConfig(unconditional=str(models["unconditional"]), acgan=str(models["acgan"])),
         features=FeaturesConfig(
-            providers=["local", "reccobeats", "reccobeats-popularity", "spotify-audio-features",
-                       "spotify-popularity"],
+            providers=["local", "reccobeats", "reccobeats-popularity", "spotify-audio-features", "spotify-popularity"],
             local_path=str(REPO / "models" / "demo-tracks.csv"),
             reccobeats_base=recco.base_url if recco else "http://127.0.0.1:9",
-            timeout_s=2.0),
+            timeout_s=2.0,
+        ),
         spotify=dataclasses.replace(
-            SpotifyConfig(), api_base=spotify.api_base if spotify else "http://127.0.0.1:9/v1/",
+            SpotifyConfig(),
+            api_base=spotify.api_base if spotify else "http://127.0.0.1:9/v1/",
             token_url=spotify.token_url if spotify else "http://127.0.0.1:9/api/token",
-            timeout_s=2.0),
+            timeout_s=2.0,
+        ),
         limits=dataclasses.replace(LimitsConfig(), **limit_options),
         database=DatabaseConfig(path=str(tmp_path / "bot.sqlite3")),
         base_dir=str(tmp_path),
@@ -119,3 +92,20 @@ async def service(tmp_path, tiny_models, fake_spotify, fake_recco):
 @pytest.fixture
 def alice():
     return Requester(platform="cli", user_id="alice", channel_id="c1", guild_id="g1")
+
+
+@pytest.fixture
+async def open_service():
+    """Open real services as bot/serve.py does (frontends only borrow them): call it with a
+    config; each service is closed at teardown unless the test closed it (a "restart")."""
+    opened: list[CoverService] = []
+
+    async def open_(config: BotConfig) -> CoverService:
+        service = CoverService.from_config(config, secrets=SPOTIFY_SECRETS)
+        await service.start()
+        opened.append(service)
+        return service
+
+    yield open_
+    for service in reversed(opened):
+        await service.close()

@@ -10,7 +10,7 @@ from typing import Any
 
 from PIL import Image
 
-from bot.types import CoverResult, FeatureReport, Requester, UserError
+from albumgan.bot.types import CoverResult, FeatureReport, Requester, UserError
 
 
 def decoded(data: bytes) -> Image.Image:
@@ -45,6 +45,13 @@ class StubService:
 
     async def close(self) -> None:
         self.closed = True
+
+    async def __aenter__(self) -> StubService:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.close()
 
     async def about(self) -> list[Any]:
         return []

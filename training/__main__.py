@@ -1,3 +1,3 @@
-from training.cli import main
+from albumgan.training.cli import main
 
 raise SystemExit(main())

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from torch import nn
 
-from training.fastgan import FastGenerator
-from training.networks import Critic, Generator
-from training.projected import FROZEN_PREFIXES, ProjectedDiscriminator
+from albumgan.training.fastgan import FastGenerator
+from albumgan.training.networks import Critic, Generator
+from albumgan.training.projected import FROZEN_PREFIXES, ProjectedDiscriminator
 
 GENERATORS: dict[str, type[nn.Module]] = {"dcgan": Generator, "fastgan": FastGenerator}
 DISCRIMINATORS: dict[str, type[nn.Module]] = {"dcgan": Critic, "projected": ProjectedDiscriminator}
@@ -32,7 +32,11 @@ def network_state(module: nn.Module, *, trainable_only: bool = False) -> dict:
     random projections)."""
     state = module.state_dict()
     if trainable_only:
-        state = {k: v for k, v in state.items() if not k.startswith(FROZEN_PREFIXES)} if isinstance(module, ProjectedDiscriminator) else state
+        state = (
+            {k: v for k, v in state.items() if not k.startswith(FROZEN_PREFIXES)}
+            if isinstance(module, ProjectedDiscriminator)
+            else state
+        )
     return {"arch": arch_of(module), "kwargs": module.config(), "state": state}
 
 

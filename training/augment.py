@@ -59,7 +59,11 @@ def cutout(x: torch.Tensor, ratio: float = 0.5) -> torch.Tensor:
 
 
 def _format_of(x: torch.Tensor) -> torch.memory_format:
-    return torch.channels_last if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous() else torch.contiguous_format
+    return (
+        torch.channels_last
+        if x.is_contiguous(memory_format=torch.channels_last) and not x.is_contiguous()
+        else torch.contiguous_format
+    )
 
 
 OPS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], ...]] = {
@@ -70,7 +74,7 @@ OPS: dict[str, tuple[Callable[[torch.Tensor], torch.Tensor], ...]] = {
 
 
 def parse_policy(policy: str) -> tuple[str, ...]:
-    """"color,translation,cutout" -> names; "" means no augmentation."""
+    """ "color,translation,cutout" -> names; "" means no augmentation."""
     names = tuple(p.strip() for p in policy.split(",") if p.strip())
     unknown = [n for n in names if n not in OPS]
     if unknown:

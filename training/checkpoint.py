@@ -24,16 +24,16 @@ from __future__ import annotations
 import logging
 import os
 import re
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
 from torch import nn
 
-from training.architectures import GENERATORS, LEGACY_ARCH, build
-from training.projected import FROZEN_PREFIXES
-from training.atomic import atomic_write, write_bytes
-from training.labels import LabelSchema, SchemaError
+from albumgan.atomic import atomic_write, write_bytes
+from albumgan.labels import LabelSchema, SchemaError
+from albumgan.modelfile import ModelInfo
+from albumgan.training.architectures import GENERATORS, LEGACY_ARCH, build
+from albumgan.training.projected import FROZEN_PREFIXES
 
 log = logging.getLogger(__name__)
 
@@ -46,23 +46,6 @@ _NAME = re.compile(r"^ckpt-(\d{6,})\.pt$")
 
 class CheckpointError(RuntimeError):
     """A checkpoint that is missing, truncated or not ours."""
-
-
-@dataclass
-class GeneratorMeta:
-    kind: str
-    step: int
-    resolution: int
-    z_dim: int
-    arch: str
-    kwargs: dict  # the generator's constructor kwargs
-    c_dim: int
-    latent_prior: str
-    label_schema: LabelSchema | None
-    dataset: dict = field(default_factory=dict)
-    config: dict = field(default_factory=dict)
-    created: str = ""
-    lineage: list = field(default_factory=list)  # training segments: dataset, steps, minutes
 
 
 def save_checkpoint(path: str | os.PathLike, payload: dict) -> Path:
@@ -80,8 +63,9 @@ def load_checkpoint(path: str | os.PathLike, map_location: str | torch.device = 
     except Exception as exc:  # torch raises many types for truncated or foreign files
         # torch's own messages run to paragraphs (and may suggest weights_only=False, which
         # would run code from the file): one line saying what is wrong is enough
-        raise CheckpointError(f"checkpoint {path} is unreadable: truncated, corrupt or not a "
-                              f"torch checkpoint ({type(exc).__name__})") from exc
+        raise CheckpointError(
+            f"checkpoint {path} is unreadable: truncated, corrupt or not a torch checkpoint ({type(exc).__name__})"
+        ) from exc
     if not isinstance(payload, dict) or payload.get("format") != FORMAT:
         raise CheckpointError(f"{path} is not an albumgan checkpoint")
     if payload.get("version") != VERSION:
@@ -106,7 +90,7 @@ def resolve_checkpoint(path: str | os.PathLike) -> Path:
     return path
 
 
-def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[nn.Module, GeneratorMeta]:
+def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[nn.Module, ModelInfo]:
     """The generator (EMA weights by default) in eval mode on CPU, plus its metadata. `path`
     may also be a run directory or its `latest` pointer (see resolve_checkpoint)."""
     path = resolve_checkpoint(path)
@@ -125,20 +109,28 @@ def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[nn.Module
         schema = LabelSchema.from_dict(schema_dict) if schema_dict else None
     except SchemaError as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
-    meta = GeneratorMeta(
+    meta = ModelInfo(
         kind=payload["kind"],
+        name=path.stem,
+        version=str(payload.get("step", 0)),
         step=int(payload.get("step", 0)),
         resolution=generator.resolution,
         z_dim=generator.z_dim,
-        arch=payload[which].get("arch", LEGACY_ARCH),
-        kwargs=generator.config(),
-        c_dim=generator.c_dim,
         latent_prior=meta_in.get("latent_prior", "normal"),
-        label_schema=schema,
+        schema=schema,
         dataset=dict(meta_in.get("dataset", {})),
-        config=dict(meta_in.get("config", {})),
+        eval={},
         created=meta_in.get("created", ""),
-        lineage=list(meta_in.get("lineage") or [{"steps": int(payload.get("step", 0)), "minutes": None}]),
+        sha256="",
+        path=path,
+        provider="torch",
+        format="checkpoint",
+        training={
+            "arch": payload[which].get("arch", LEGACY_ARCH),
+            "kwargs": generator.config(),
+            "config": dict(meta_in.get("config", {})),
+            "lineage": list(meta_in.get("lineage") or [{"steps": int(payload.get("step", 0)), "minutes": None}]),
+        },
     )
     return generator, meta
 
@@ -149,6 +141,7 @@ def training_artefact(payload: dict) -> dict:
     discriminator's backbone and random projections are rebuilt from its wheel and seed),
     floats in fp16, with all metadata (lineage included). No optimiser, RNG or data-order
     state: it is for `--fine-tune` (fresh optimisers), not `--resume`."""
+
     def half(state: dict) -> dict:
         return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
 
@@ -156,7 +149,11 @@ def training_artefact(payload: dict) -> dict:
     if critic.get("arch") == "projected":
         critic["state"] = {k: v for k, v in critic["state"].items() if not k.startswith(FROZEN_PREFIXES)}
     slim = {k: v for k, v in payload.items() if k != "training"}
-    for net, entry in (("generator", payload["generator"]), ("generator_ema", payload["generator_ema"]), ("critic", critic)):
+    for net, entry in (
+        ("generator", payload["generator"]),
+        ("generator_ema", payload["generator_ema"]),
+        ("critic", critic),
+    ):
         slim[net] = {**entry, "state": half(entry["state"])}
     return slim
 

@@ -1,4 +1,4 @@
-"""`albumgan-train` (also `python -m training`, and `torchrun ... -m training`).
+"""`albumgan-train` (also `python -m albumgan.training`, and `torchrun ... -m albumgan.training`).
 
     albumgan-train --config acgan-64 --data DATASET --out runs/NAME [--steps N] [--minutes M]
                    [--resume] [--fine-tune FROM.pt] [--device cuda] [--set loss.kind=hinge ...]
@@ -20,13 +20,19 @@ from pathlib import Path
 
 import torch.distributed as dist
 
-from training import checkpoint as ckpt
-from training.checkpoint import CheckpointError
-from training.config import ConfigError, config_from_dict, load_config, merge, parse_assignment
-from training.data.format import DatasetError
-from training.labels import SchemaError
-from training.loop import TrainingError, training_loop
-from training.projected import BackboneUnavailable
+from albumgan.labels import SchemaError
+from albumgan.training import checkpoint as ckpt
+from albumgan.training.checkpoint import CheckpointError
+from albumgan.training.config import (
+    ConfigError,
+    config_from_dict,
+    load_config,
+    merge,
+    parse_assignment,
+)
+from albumgan.training.data.format import DatasetError
+from albumgan.training.loop import TrainingError, training_loop
+from albumgan.training.projected import BackboneUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -40,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--minutes", type=float, help="stop after this much wall-clock time")
     p.add_argument("--device", help="auto | cpu | cuda | cuda:N")
     p.add_argument("--batch-size", type=int, help="global batch size")
-    p.add_argument("--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config key (repeatable)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="SECTION.KEY=VALUE", help="override a config key (repeatable)"
+    )
     start = p.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
     start.add_argument("--fine-tune", type=Path, metavar="CKPT", help="start from a checkpoint's weights")
@@ -52,8 +60,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 def flag_overrides(args: argparse.Namespace) -> list[dict]:
     overrides = [parse_assignment(text) for text in args.set]
-    flags = {("train", "steps"): args.steps, ("train", "minutes"): args.minutes,
-             ("runtime", "device"): args.device, ("train", "batch_size"): args.batch_size}
+    flags = {
+        ("train", "steps"): args.steps,
+        ("train", "minutes"): args.minutes,
+        ("runtime", "device"): args.device,
+        ("train", "batch_size"): args.batch_size,
+    }
     overrides += [{section: {key: value}} for (section, key), value in flags.items() if value is not None]
     return overrides
 
@@ -64,7 +76,9 @@ def resolve(args: argparse.Namespace):
     data = args.data
     if args.resume:
         if args.config:
-            raise ConfigError("--resume takes the config from the run's checkpoint; drop --config (use --set to change keys)")
+            raise ConfigError(
+                "--resume takes the config from the run's checkpoint; drop --config (use --set to change keys)"
+            )
         latest = ckpt.latest_checkpoint(args.out / "checkpoints")
         if latest is None:
             raise ConfigError(f"nothing to resume: no checkpoint in {args.out / 'checkpoints'}")
@@ -93,7 +107,9 @@ def main(argv: list[str] | None = None) -> int:
     rank = int(os.environ.get("RANK", "0"))
     logging.basicConfig(
         level=logging.DEBUG if args.verbose else (logging.INFO if rank == 0 else logging.WARNING),
-        format=f"%(asctime)s %(levelname)s [rank {rank}] %(name)s: %(message)s" if "WORLD_SIZE" in os.environ else "%(asctime)s %(levelname)s %(name)s: %(message)s",
+        format=f"%(asctime)s %(levelname)s [rank {rank}] %(name)s: %(message)s"
+        if "WORLD_SIZE" in os.environ
+        else "%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
         config, data = resolve(args)
@@ -101,8 +117,14 @@ def main(argv: list[str] | None = None) -> int:
             print(json.dumps(config.to_dict(), indent=2))
             return 0
         progress = {"on": True, "off": False, "auto": sys.stderr.isatty()}[args.progress]
-        result = training_loop(config=config, data_dir=data, run_dir=args.out, resume=args.resume,
-                               fine_tune=args.fine_tune, progress=progress)
+        result = training_loop(
+            config=config,
+            data_dir=data,
+            run_dir=args.out,
+            resume=args.resume,
+            fine_tune=args.fine_tune,
+            progress=progress,
+        )
     except (ConfigError, DatasetError, CheckpointError, SchemaError, TrainingError, BackboneUnavailable) as exc:
         print(f"albumgan-train: error: {exc}", file=sys.stderr)
         return 2
@@ -113,7 +135,9 @@ def main(argv: list[str] | None = None) -> int:
         if dist.is_initialized():
             dist.destroy_process_group()
     if result.reason == "interrupted":
-        print(f"albumgan-train: interrupted at step {result.step}; resume with --resume --out {args.out}", file=sys.stderr)
+        print(
+            f"albumgan-train: interrupted at step {result.step}; resume with --resume --out {args.out}", file=sys.stderr
+        )
         return 130
     log.info("done: step %d, %d images, checkpoint %s", result.step, result.images, result.checkpoint)
     return 0

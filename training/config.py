@@ -13,10 +13,10 @@ import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.augment import parse_policy
-from training.latent import PRIORS
-from training.networks import check_resolution
-from training.typed_config import ConfigError, build
+from albumgan.latent import PRIORS
+from albumgan.training.augment import parse_policy
+from albumgan.training.networks import check_resolution
+from albumgan.typed_config import ConfigError, build
 
 MODEL_KINDS = ("unconditional", "acgan")
 GENERATOR_ARCHS = ("dcgan", "fastgan")
@@ -131,7 +131,7 @@ def merge(base: dict, overrides: dict) -> dict:
 
 
 def parse_assignment(text: str) -> dict:
-    """"loss.kind=hinge" -> {"loss": {"kind": "hinge"}}; the value is TOML, else a string."""
+    """ "loss.kind=hinge" -> {"loss": {"kind": "hinge"}}; the value is TOML, else a string."""
     key, sep, raw = text.partition("=")
     section, dot, name = key.strip().partition(".")
     if not sep or not dot or not section or not name:
@@ -175,20 +175,38 @@ def validate(c: Config) -> None:
         raise ConfigError(f"model.resolution: {exc}") from None
     for key in ("z_dim", "g_width", "d_width"):
         _require(getattr(c.model, key) >= 1, f"model.{key} must be >= 1")
-    _require(c.model.generator in GENERATOR_ARCHS, f"model.generator must be one of {GENERATOR_ARCHS}, got {c.model.generator!r}")
-    _require(c.model.discriminator in DISCRIMINATOR_ARCHS,
-             f"model.discriminator must be one of {DISCRIMINATOR_ARCHS}, got {c.model.discriminator!r}")
-    _require(not c.model.d_projection or (c.model.discriminator == "projected" and c.model.kind == "acgan"),
-             "model.d_projection needs model.discriminator = \"projected\" and model.kind = \"acgan\"")
-    _require(c.model.discriminator != "projected" or c.model.kind != "acgan" or c.model.d_projection or c.loss.aux_weight > 0,
-             "a projected acgan needs model.d_projection = true or loss.aux_weight > 0 to see the labels")
-    _require(c.model.discriminator != "projected" or c.loss.kind in ("hinge", "nsgan-r1"),
-             "the projected discriminator trains with loss.kind hinge or nsgan-r1 (a gradient penalty or weight "
-             "clipping would reach its frozen backbone)")
-    _require(c.model.discriminator != "projected" or c.model.resolution >= 32,
-             "the projected discriminator needs model.resolution >= 32 (its backbone's deepest level has stride 32)")
+    _require(
+        c.model.generator in GENERATOR_ARCHS,
+        f"model.generator must be one of {GENERATOR_ARCHS}, got {c.model.generator!r}",
+    )
+    _require(
+        c.model.discriminator in DISCRIMINATOR_ARCHS,
+        f"model.discriminator must be one of {DISCRIMINATOR_ARCHS}, got {c.model.discriminator!r}",
+    )
+    _require(
+        not c.model.d_projection or (c.model.discriminator == "projected" and c.model.kind == "acgan"),
+        'model.d_projection needs model.discriminator = "projected" and model.kind = "acgan"',
+    )
+    _require(
+        c.model.discriminator != "projected"
+        or c.model.kind != "acgan"
+        or c.model.d_projection
+        or c.loss.aux_weight > 0,
+        "a projected acgan needs model.d_projection = true or loss.aux_weight > 0 to see the labels",
+    )
+    _require(
+        c.model.discriminator != "projected" or c.loss.kind in ("hinge", "nsgan-r1"),
+        "the projected discriminator trains with loss.kind hinge or nsgan-r1 (a gradient penalty or weight "
+        "clipping would reach its frozen backbone)",
+    )
+    _require(
+        c.model.discriminator != "projected" or c.model.resolution >= 32,
+        "the projected discriminator needs model.resolution >= 32 (its backbone's deepest level has stride 32)",
+    )
     _require(0.0 < c.augment.cutout < 1.0, "augment.cutout must be in (0, 1)")
-    _require(c.model.latent_prior in PRIORS, f"model.latent_prior must be one of {PRIORS}, got {c.model.latent_prior!r}")
+    _require(
+        c.model.latent_prior in PRIORS, f"model.latent_prior must be one of {PRIORS}, got {c.model.latent_prior!r}"
+    )
     _require(c.loss.kind in LOSS_KINDS, f"loss.kind must be one of {LOSS_KINDS}, got {c.loss.kind!r}")
     for key in ("n_critic", "gp_interval", "r1_interval"):
         _require(getattr(c.loss, key) >= 1, f"loss.{key} must be >= 1")

@@ -20,13 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data.clean import UNITS, BuildReport, CleanConfig
-from training.data.crawl import DEFAULT_PROVIDERS, CrawlConfig, Crawler
-from training.data.crawl_state import CrawlState
-from training.data.format import DatasetError, ShardedDataset
-from training.data.importer import ImportConfig, import_images
-from training.data.split import split_dataset
-from training.sources import (
+from albumgan.sources import (
     ProviderChain,
     RateLimited,
     RetryPolicy,
@@ -36,6 +30,12 @@ from training.sources import (
     build_providers,
     spotify_client,
 )
+from albumgan.training.data.clean import UNITS, BuildReport, CleanConfig
+from albumgan.training.data.crawl import DEFAULT_PROVIDERS, CrawlConfig, Crawler
+from albumgan.training.data.crawl_state import CrawlState
+from albumgan.training.data.format import DatasetError, ShardedDataset
+from albumgan.training.data.importer import ImportConfig, import_images
+from albumgan.training.data.split import split_dataset
 
 log = logging.getLogger("albumgan-data")
 
@@ -46,7 +46,9 @@ EXIT_RATE_LIMITED = 75
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
+    )
     try:
         return args.run(args)
     except RateLimited as exc:
@@ -66,18 +68,24 @@ def _parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(required=True, metavar="COMMAND")
 
     crawl = commands.add_parser("crawl", help="crawl Spotify (read docs/DATASETS.md first)")
-    crawl.add_argument("--seeds", nargs="+", default=[], help="search:<query>, artist:/album:/track:/playlist:<id|URI|URL>")
+    crawl.add_argument(
+        "--seeds", nargs="+", default=[], help="search:<query>, artist:/album:/track:/playlist:<id|URI|URL>"
+    )
     crawl.add_argument("--seeds-file", type=Path, help="one seed per line")
     crawl.add_argument("--state", type=Path, required=True, help="SQLite crawl state (resumable)")
     crawl.add_argument("--images", type=Path, help="where downloaded covers go (default: next to the state)")
     crawl.add_argument("--search-results", type=int, default=50, help="albums per search seed (default 50)")
     crawl.add_argument("--max-albums", type=int)
-    crawl.add_argument("--providers", nargs="+", default=None, help="feature providers, in order (default: all but local)")
+    crawl.add_argument(
+        "--providers", nargs="+", default=None, help="feature providers, in order (default: all but local)"
+    )
     crawl.add_argument("--local-features", type=Path, help="dataset dir or CSV for the 'local' provider")
     crawl.add_argument("--api-base", default="https://api.spotify.com/v1/")
     crawl.add_argument("--token-url", default="https://accounts.spotify.com/api/token")
     crawl.add_argument("--reccobeats-url", default="https://api.reccobeats.com")
-    crawl.add_argument("--max-retry-after", type=float, default=60.0, help="longest Retry-After to sleep in-process (s)")
+    crawl.add_argument(
+        "--max-retry-after", type=float, default=60.0, help="longest Retry-After to sleep in-process (s)"
+    )
     crawl.add_argument("--market", help="ISO country code for reproducible results")
     _add_build_options(crawl)
     crawl.set_defaults(run=_crawl)
@@ -109,7 +117,9 @@ def _parser() -> argparse.ArgumentParser:
 def _add_build_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", type=Path, required=True, help="dataset directory to write")
     parser.add_argument("--resolution", type=int, action="append", help="training resolution (repeatable; default 64)")
-    parser.add_argument("--unit", choices=UNITS, default="cover", help="one item per distinct cover (default) or per track")
+    parser.add_argument(
+        "--unit", choices=UNITS, default="cover", help="one item per distinct cover (default) or per track"
+    )
     parser.add_argument("--min-size", type=int, default=32, help="reject images whose shorter side is smaller")
     parser.add_argument("--dedupe-bits", type=int, default=4, help="near-duplicate threshold in dHash bits (default 4)")
     parser.add_argument("--no-dedupe", action="store_true", help="keep near-duplicate covers")
@@ -142,7 +152,9 @@ def _crawl(args) -> int:
         overwrite=args.overwrite,
     )
     retry = RetryPolicy(max_retry_after_s=args.max_retry_after)
-    catalog = SpotifyCatalog(spotify_client(api_base=args.api_base, token_url=args.token_url), retry=retry, market=args.market)
+    catalog = SpotifyCatalog(
+        spotify_client(api_base=args.api_base, token_url=args.token_url), retry=retry, market=args.market
+    )
     providers = build_providers(
         args.providers or DEFAULT_PROVIDERS,
         catalog=catalog,
@@ -179,7 +191,9 @@ def _print_report(path: Path, report: BuildReport) -> None:
 
 
 def _split(args) -> int:
-    train, held = split_dataset(args.dataset, args.holdout, args.train_out, args.holdout_out, seed=args.seed, overwrite=args.overwrite)
+    train, held = split_dataset(
+        args.dataset, args.holdout, args.train_out, args.holdout_out, seed=args.seed, overwrite=args.overwrite
+    )
     print(f"wrote {train} ({len(ShardedDataset(train))} items) and {held} ({len(ShardedDataset(held))} items)")
     return 0
 
@@ -197,16 +211,26 @@ def format_stats(dataset: ShardedDataset) -> str:
     ]
     build = manifest.get("provenance", {}).get("build")
     if build:
-        lines.append(f"  build: unit {build.get('unit')}, rejected {build.get('rejected')}, near duplicates {build.get('near_duplicates')}, exact duplicates {build.get('exact_duplicates')}, filtered {build.get('filtered')}")
+        lines.append(
+            f"  build: unit {build.get('unit')}, rejected {build.get('rejected')}, "
+            f"near duplicates {build.get('near_duplicates')}, exact duplicates {build.get('exact_duplicates')}, "
+            f"filtered {build.get('filtered')}"
+        )
     lines.append(f"  {'feature':<17}{'present':>8}{'missing':>9}{'min':>10}{'mean':>10}{'max':>10}  providers")
     for name in dataset.schema.names:
-        values = np.array([it.features[name] for it in dataset.items if it.features.get(name) is not None], dtype=np.float64)
+        values = np.array(
+            [it.features[name] for it in dataset.items if it.features.get(name) is not None], dtype=np.float64
+        )
         missing = 1 - len(values) / max(1, len(dataset))
         shares = Counter(it.feature_sources.get(name, "?") for it in dataset.items if it.features.get(name) is not None)
-        providers = ", ".join(f"{src} {n / len(values):.0%}" for src, n in shares.most_common(4)) if len(values) else "-"
+        providers = (
+            ", ".join(f"{src} {n / len(values):.0%}" for src, n in shares.most_common(4)) if len(values) else "-"
+        )
         if len(shares) > 4:
             providers += f", +{len(shares) - 4} more"
-        low, mean, high = (f"{values.min():.3f}", f"{values.mean():.3f}", f"{values.max():.3f}") if len(values) else ("-", "-", "-")
+        low, mean, high = (
+            (f"{values.min():.3f}", f"{values.mean():.3f}", f"{values.max():.3f}") if len(values) else ("-", "-", "-")
+        )
         lines.append(f"  {name:<17}{len(values):>8}{missing:>9.1%}{low:>10}{mean:>10}{high:>10}  {providers}")
     return "\n".join(lines)
 

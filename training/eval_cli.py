@@ -15,12 +15,18 @@ import logging
 import sys
 from pathlib import Path
 
-from training.data.format import DatasetError
-from training.metrics.evaluate import METRICS, EvalConfig, EvalError, evaluate, format_report
-from training.metrics.inception import BACKENDS, FeatureError
-from training.metrics.kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS
-from training.metrics.memorisation import DEFAULT_COPY_THRESHOLD
-from training.metrics.samplers import ModelLoadError, open_sampler
+from albumgan.training.data.format import DatasetError
+from albumgan.training.metrics.evaluate import (
+    METRICS,
+    EvalConfig,
+    EvalError,
+    evaluate,
+    format_report,
+)
+from albumgan.training.metrics.inception import BACKENDS, FeatureError
+from albumgan.training.metrics.kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS
+from albumgan.training.metrics.memorisation import DEFAULT_COPY_THRESHOLD
+from albumgan.training.metrics.samplers import ModelLoadError, open_sampler
 
 log = logging.getLogger("albumgan-eval")
 
@@ -36,27 +42,60 @@ def _metrics(text: str) -> tuple[str, ...]:
     names = tuple(m.strip() for m in text.split(",") if m.strip())
     unknown = [m for m in names if m not in METRICS]
     if unknown or not names:
-        raise argparse.ArgumentTypeError(f"unknown metric {unknown[0] if unknown else text!r}; choose from {','.join(METRICS)}")
+        raise argparse.ArgumentTypeError(
+            f"unknown metric {unknown[0] if unknown else text!r}; choose from {','.join(METRICS)}"
+        )
     return names
 
 
 def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="albumgan-eval", description="FID/KID, memorisation and feature steering of a cover generator.")
+    p = argparse.ArgumentParser(
+        prog="albumgan-eval", description="FID/KID, memorisation and feature steering of a cover generator."
+    )
     p.add_argument("model", type=Path, help="training checkpoint (.pt) or exported model (.onnx)")
-    p.add_argument("--data", type=Path, required=True, help="dataset directory with the real covers (the training data)")
-    p.add_argument("--n", type=_positive_int, default=5000, help="generated images (default 5000; FID is biased at small N)")
-    p.add_argument("--metrics", type=_metrics, default=None, help=f"comma list from {','.join(METRICS)} (default: all that apply)")
-    p.add_argument("--out", type=Path, default=None, help="output directory for eval.json and PNGs (default ./eval-<model name>)")
-    p.add_argument("--holdout", type=Path, default=None,
-                   help="real covers NOT trained on: a file of dataset item ids (excluded from the reference) or a dataset directory")
+    p.add_argument(
+        "--data", type=Path, required=True, help="dataset directory with the real covers (the training data)"
+    )
+    p.add_argument(
+        "--n", type=_positive_int, default=5000, help="generated images (default 5000; FID is biased at small N)"
+    )
+    p.add_argument(
+        "--metrics", type=_metrics, default=None, help=f"comma list from {','.join(METRICS)} (default: all that apply)"
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="output directory for eval.json and PNGs (default ./eval-<model name>)"
+    )
+    p.add_argument(
+        "--holdout",
+        type=Path,
+        default=None,
+        help=(
+            "real covers NOT trained on: a file of dataset item ids (excluded from the reference) "
+            "or a dataset directory"
+        ),
+    )
     p.add_argument("--seed", type=int, default=0, help="sampling seed (latents, label rows, KID subsets)")
     p.add_argument("--batch-size", type=_positive_int, default=32)
-    p.add_argument("--cache-dir", type=Path, default=None, help="real-feature and Inception cache (default $ALBUMGAN_CACHE_DIR or ~/.cache/albumgan)")
-    p.add_argument("--backend", choices=BACKENDS, default="auto", help="feature network runtime (auto: onnxruntime if it works)")
+    p.add_argument(
+        "--cache-dir",
+        type=Path,
+        default=None,
+        help="real-feature and Inception cache (default $ALBUMGAN_CACHE_DIR or ~/.cache/albumgan)",
+    )
+    p.add_argument(
+        "--backend", choices=BACKENDS, default="auto", help="feature network runtime (auto: onnxruntime if it works)"
+    )
     p.add_argument("--kid-subsets", type=_positive_int, default=DEFAULT_SUBSETS)
     p.add_argument("--kid-subset-size", type=_positive_int, default=DEFAULT_SUBSET_SIZE)
-    p.add_argument("--sweep-rows", type=_positive_int, default=4, help="latents per feature sweep picture (conditional models)")
-    p.add_argument("--copy-threshold", type=float, default=DEFAULT_COPY_THRESHOLD, help="cosine distance below which a sample counts as a suspected copy")
+    p.add_argument(
+        "--sweep-rows", type=_positive_int, default=4, help="latents per feature sweep picture (conditional models)"
+    )
+    p.add_argument(
+        "--copy-threshold",
+        type=float,
+        default=DEFAULT_COPY_THRESHOLD,
+        help="cosine distance below which a sample counts as a suspected copy",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -64,15 +103,27 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
+    )
     if args.n < 2:
         print("albumgan-eval: error: --n must be at least 2 (FID needs a covariance)", file=sys.stderr)
         return 2
     out = args.out or Path(f"eval-{args.model.stem}")
     config = EvalConfig(
-        n=args.n, seed=args.seed, metrics=args.metrics, batch_size=args.batch_size,
-        kid_subsets=args.kid_subsets, kid_subset_size=args.kid_subset_size, copy_threshold=args.copy_threshold, sweep_seeds=args.sweep_rows,
-        holdout=args.holdout, cache_dir=args.cache_dir, out_dir=out, backend=args.backend, progress=not args.no_progress,
+        n=args.n,
+        seed=args.seed,
+        metrics=args.metrics,
+        batch_size=args.batch_size,
+        kid_subsets=args.kid_subsets,
+        kid_subset_size=args.kid_subset_size,
+        copy_threshold=args.copy_threshold,
+        sweep_seeds=args.sweep_rows,
+        holdout=args.holdout,
+        cache_dir=args.cache_dir,
+        out_dir=out,
+        backend=args.backend,
+        progress=not args.no_progress,
     )
     try:
         if not args.data.is_dir():

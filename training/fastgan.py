@@ -24,7 +24,7 @@ import torch
 from torch import nn
 from torch.nn.utils.parametrizations import spectral_norm
 
-from training.networks import Upsample2x, check_resolution, condition_vector
+from albumgan.training.networks import Upsample2x, check_resolution, condition_vector
 
 # Channels at each side per unit of `width` (FastGAN's nfc table, halved past 64 px).
 CHANNELS_PER_WIDTH = {4: 16, 8: 8, 16: 4, 32: 2, 64: 2, 128: 1, 256: 0.5}
@@ -101,9 +101,7 @@ class FastGenerator(nn.Module):
         self.sides = [2**k for k in range(2, int(math.log2(resolution)) + 1)]
         self.init = spectral_norm(nn.ConvTranspose2d(self.z_dim, 2 * channels[4], 4, bias=False))
         self.init_norm = ConditionalBatchNorm(2 * channels[4], embed_dim)
-        self.blocks = nn.ModuleDict(
-            {str(s): UpBlock(channels[s // 2], channels[s], embed_dim) for s in self.sides[1:]}
-        )
+        self.blocks = nn.ModuleDict({str(s): UpBlock(channels[s // 2], channels[s], embed_dim) for s in self.sides[1:]})
         self.excite = nn.ModuleDict(
             {str(s): SkipExcitation(channels[s // 16], channels[s]) for s in self.sides if s >= 64}
         )

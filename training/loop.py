@@ -31,14 +31,21 @@ import torch.distributed as dist
 from PIL import Image
 from tqdm import tqdm
 
-from training import checkpoint as ckpt
-from training.architectures import DISCRIMINATORS, GENERATORS, LEGACY_ARCH, build, network_state
-from training.atomic import atomic_write, write_bytes, write_json
-from training.config import Config, ModelConfig
-from training.data.format import ShardedDataset
-from training.data.loader import BatchLoader
-from training.latent import latents_from_seeds
-from training.losses import GANLoss
+from albumgan.atomic import atomic_write, write_bytes, write_json
+from albumgan.latent import latents_from_seeds
+from albumgan.training import checkpoint as ckpt
+from albumgan.training.architectures import (
+    DISCRIMINATORS,
+    GENERATORS,
+    LEGACY_ARCH,
+    build,
+    network_state,
+)
+from albumgan.training.config import Config, ModelConfig
+from albumgan.training.data.format import ShardedDataset
+from albumgan.training.data.loader import BatchLoader
+from albumgan.training.losses import GANLoss
+from albumgan.training.networks import to_uint8_nhwc
 
 log = logging.getLogger(__name__)
 
@@ -104,7 +111,11 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     # Dataset.
     dataset = ShardedDataset(data_dir, config.model.resolution)
     conditional = config.model.kind == "acgan"
-    dataset_meta = {"content_hash": dataset.content_hash, "count": len(dataset), "provenance": dataset.manifest.get("provenance", {})}
+    dataset_meta = {
+        "content_hash": dataset.content_hash,
+        "count": len(dataset),
+        "provenance": dataset.manifest.get("provenance", {}),
+    }
     if resume and start["meta"]["dataset"]["content_hash"] != dataset.content_hash:
         raise TrainingError(f"{data_dir} is not the dataset the run was trained on (use --fine-tune to switch)")
 
@@ -140,8 +151,14 @@ def training_loop(  # noqa: C901 (one readable function, by design)
 
     # Data and noise.
     loader = BatchLoader(
-        dataset, batch, device, seed=config.train.seed, rank=rank, world_size=world,
-        cache_on_device_mb=config.runtime.cache_on_device_mb, channels_last=config.runtime.channels_last,
+        dataset,
+        batch,
+        device,
+        seed=config.train.seed,
+        rank=rank,
+        world_size=world,
+        cache_on_device_mb=config.runtime.cache_on_device_mb,
+        channels_last=config.runtime.channels_last,
     )
     torch.manual_seed(config.train.seed * 1000 + rank + 1)  # noise differs across ranks
     step, images, seconds_before = 0, 0, 0.0
@@ -161,23 +178,37 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     if is_main:
         ckpt_dir.mkdir(parents=True, exist_ok=True)
         sample_dir.mkdir(parents=True, exist_ok=True)
-        write_json(run_dir / "config.json", {"config": config.to_dict(), "data": str(data_dir), "world_size": world}, sort_keys=True)
+        write_json(
+            run_dir / "config.json",
+            {"config": config.to_dict(), "data": str(data_dir), "world_size": world},
+            sort_keys=True,
+        )
         if resume:
             forget_stats_after(run_dir / "stats.jsonl", step)  # those steps are about to be redone
 
     # Fixed sample grid: seeded z and real label rows, so grids are comparable across steps.
-    grid_z = torch.from_numpy(latents_from_seeds(list(range(config.train.grid)), G.z_dim, config.model.latent_prior)).to(device)
-    grid_rows = np.random.default_rng(GRID_LABEL_SEED).choice(len(dataset), config.train.grid, replace=len(dataset) < config.train.grid)
+    grid_z = torch.from_numpy(
+        latents_from_seeds(list(range(config.train.grid)), G.z_dim, config.model.latent_prior)
+    ).to(device)
+    grid_rows = np.random.default_rng(GRID_LABEL_SEED).choice(
+        len(dataset), config.train.grid, replace=len(dataset) < config.train.grid
+    )
     grid_labels = loader.labels[torch.from_numpy(grid_rows).to(device)] if conditional else None
     grid_mask = loader.mask[torch.from_numpy(grid_rows).to(device)] if conditional else None
 
     def sample_grid() -> None:
-        calibrate_batch_norm(G_ema, config.model.latent_prior, loader.labels if conditional else None,
-                             loader.mask if conditional else None)
+        calibrate_batch_norm(
+            G_ema,
+            config.model.latent_prior,
+            loader.labels if conditional else None,
+            loader.mask if conditional else None,
+        )
         save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
 
     if is_main and not resume:
-        save_grid(torch.from_numpy(dataset.batch(grid_rows)).permute(0, 3, 1, 2).float() / 127.5 - 1, sample_dir / "reals.png")
+        save_grid(
+            torch.from_numpy(dataset.batch(grid_rows)).permute(0, 3, 1, 2).float() / 127.5 - 1, sample_dir / "reals.png"
+        )
         sample_grid()
 
     # Checkpoints.
@@ -186,8 +217,12 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         check_replicas_agree(G, world)
         if not is_main:
             return None
-        calibrate_batch_norm(G_ema, config.model.latent_prior, loader.labels if conditional else None,
-                             loader.mask if conditional else None)
+        calibrate_batch_norm(
+            G_ema,
+            config.model.latent_prior,
+            loader.labels if conditional else None,
+            loader.mask if conditional else None,
+        )
         seconds = seconds_before + time.monotonic() - t_start
         segment = {"dataset": dataset.content_hash, "steps": step, "minutes": round(seconds / 60, 2)}
         payload = {
@@ -234,8 +269,14 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     last_saved = step if resume else None
     reason = "steps"
     stats_path = run_dir / "stats.jsonl"
-    bar = tqdm(total=config.train.steps * n_critic * batch, initial=images, unit="img", unit_scale=True,
-               disable=not (progress and is_main), dynamic_ncols=True)
+    bar = tqdm(
+        total=config.train.steps * n_critic * batch,
+        initial=images,
+        unit="img",
+        unit_scale=True,
+        disable=not (progress and is_main),
+        dynamic_ncols=True,
+    )
     try:
         while step < config.train.steps:
             # Critic updates.
@@ -244,11 +285,21 @@ def training_loop(  # noqa: C901 (one readable function, by design)
             for i in range(n_critic):
                 real, labels, mask = loader.next()
                 z = sample_latents(per_rank, G.z_dim, uniform, device)
-                gen_labels, gen_mask = loader.sample_conditions(per_rank, config.loss.feature_dropout) if conditional else (None, None)
+                gen_labels, gen_mask = (
+                    loader.sample_conditions(per_rank, config.loss.feature_dropout) if conditional else (None, None)
+                )
                 due = reg_interval and (step * n_critic + i) % reg_interval == 0
                 opt_D.zero_grad(set_to_none=True)
-                d_loss, d_stats = loss.phase_loss("Dboth" if due else "D", real=real, labels=labels, mask=mask,
-                                                  z=z, gen_labels=gen_labels, gen_mask=gen_mask, gain=reg_interval)
+                d_loss, d_stats = loss.phase_loss(
+                    "Dboth" if due else "D",
+                    real=real,
+                    labels=labels,
+                    mask=mask,
+                    z=z,
+                    gen_labels=gen_labels,
+                    gen_mask=gen_mask,
+                    gain=reg_interval,
+                )
                 scaler_D.scale(d_loss).backward()
                 average_gradients(D, world)
                 scaler_D.step(opt_D)
@@ -261,7 +312,9 @@ def training_loop(  # noqa: C901 (one readable function, by design)
             G.requires_grad_(True)
             D.requires_grad_(False)
             z = sample_latents(per_rank, G.z_dim, uniform, device)
-            gen_labels, gen_mask = loader.sample_conditions(per_rank, config.loss.feature_dropout) if conditional else (None, None)
+            gen_labels, gen_mask = (
+                loader.sample_conditions(per_rank, config.loss.feature_dropout) if conditional else (None, None)
+            )
             opt_G.zero_grad(set_to_none=True)
             g_loss, g_stats = loss.phase_loss("G", z=z, gen_labels=gen_labels, gen_mask=gen_mask)
             scaler_G.scale(g_loss).backward()
@@ -278,8 +331,12 @@ def training_loop(  # noqa: C901 (one readable function, by design)
             # Stats.
             if step % config.train.log_every == 0 or step == config.train.steps:
                 now = time.monotonic()
-                line = {"step": step, "images": images, "seconds": round(now - t_start, 2),
-                        "images_per_s": round((images - tick_images) / max(now - tick_time, 1e-9), 2)}
+                line = {
+                    "step": step,
+                    "images": images,
+                    "seconds": round(now - t_start, 2),
+                    "images_per_s": round((images - tick_images) / max(now - tick_time, 1e-9), 2),
+                }
                 line |= {k: round(torch.stack(v).float().mean().item(), 5) for k, v in sorted(stats.items())}
                 stats.clear()
                 tick_time, tick_images = now, images
@@ -288,8 +345,13 @@ def training_loop(  # noqa: C901 (one readable function, by design)
                         f.write(json.dumps(line) + "\n")
                     bar.set_postfix({k: line[k] for k in ("D/adv", "G/adv", "images_per_s") if k in line})
                     if bar.disable:
-                        log.info("step %d, %d images, %.1f img/s, %s", step, images, line["images_per_s"],
-                                 ", ".join(f"{k} {v:.4g}" for k, v in line.items() if "/" in k))
+                        log.info(
+                            "step %d, %d images, %.1f img/s, %s",
+                            step,
+                            images,
+                            line["images_per_s"],
+                            ", ".join(f"{k} {v:.4g}" for k, v in line.items() if "/" in k),
+                        )
 
             # Samples.
             if is_main and step % config.train.sample_every == 0:
@@ -337,9 +399,14 @@ def model_of_checkpoint(start: dict, model: ModelConfig) -> ModelConfig:
     """The model section a fine-tune inherits: the checkpoint's architecture and sizes."""
     g, d = start["generator"], start["critic"]
     return dataclasses.replace(
-        model, generator=g.get("arch", LEGACY_ARCH), discriminator=d.get("arch", LEGACY_ARCH),
-        resolution=g["kwargs"]["resolution"], z_dim=g["kwargs"]["z_dim"], g_width=g["kwargs"]["width"],
-        d_width=d["kwargs"]["width"], d_projection=bool(d["kwargs"].get("projection", False)),
+        model,
+        generator=g.get("arch", LEGACY_ARCH),
+        discriminator=d.get("arch", LEGACY_ARCH),
+        resolution=g["kwargs"]["resolution"],
+        z_dim=g["kwargs"]["z_dim"],
+        g_width=g["kwargs"]["width"],
+        d_width=d["kwargs"]["width"],
+        d_projection=bool(d["kwargs"].get("projection", False)),
         latent_prior=start["meta"]["latent_prior"],
     )
 
@@ -372,7 +439,11 @@ def calibrate_batch_norm(G: torch.nn.Module, prior: str, labels, mask, *, images
         m.momentum = None  # cumulative average over the calibration batches
     G.train()
     for _ in range(0, images, batch):
-        z = torch.rand(batch, G.z_dim, generator=rng) * 2 - 1 if prior == "uniform" else torch.randn(batch, G.z_dim, generator=rng)
+        z = (
+            torch.rand(batch, G.z_dim, generator=rng) * 2 - 1
+            if prior == "uniform"
+            else torch.randn(batch, G.z_dim, generator=rng)
+        )
         rows = torch.randint(len(labels), (batch,), generator=rng).to(device) if labels is not None else None
         G(z.to(device), None if rows is None else labels[rows], None if rows is None else mask[rows])
     G.eval()
@@ -465,7 +536,15 @@ def update_ema(ema: torch.nn.Module, model: torch.nn.Module, decay: float) -> No
 def generate(G: torch.nn.Module, z: torch.Tensor, labels, mask, batch: int = 64) -> torch.Tensor:
     parts = []
     for i in range(0, len(z), batch):
-        parts.append(G(z[i : i + batch], None if labels is None else labels[i : i + batch], None if mask is None else mask[i : i + batch]).float().cpu())
+        parts.append(
+            G(
+                z[i : i + batch],
+                None if labels is None else labels[i : i + batch],
+                None if mask is None else mask[i : i + batch],
+            )
+            .float()
+            .cpu()
+        )
     return torch.cat(parts)
 
 
@@ -549,7 +628,7 @@ def save_grid(images: torch.Tensor, path: Path) -> None:
     n, _, h, w = images.shape
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
-    pixels = ((images.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8).permute(0, 2, 3, 1).numpy()
+    pixels = to_uint8_nhwc(images).numpy()
     canvas = np.zeros((rows * h, cols * w, 3), dtype=np.uint8)
     for i, image in enumerate(pixels):
         r, c = divmod(i, cols)

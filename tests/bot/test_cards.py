@@ -5,12 +5,21 @@ import io
 import numpy as np
 from PIL import Image
 
-from bot.cards import format_value, render_features_card
-from training.labels import DEFAULT_SCHEMA
+from albumgan.bot.cards import format_value, render_features_card
+from albumgan.labels import DEFAULT_SCHEMA
 
-VALUES = {"popularity": None, "danceability": 0.74, "acousticness": 0.1, "energy": 1.0,
-          "instrumentalness": 0.0, "liveness": 0.12, "loudness": -7.2, "speechiness": 0.05,
-          "tempo": 128.0, "valence": 0.6}
+VALUES = {
+    "popularity": None,
+    "danceability": 0.74,
+    "acousticness": 0.1,
+    "energy": 1.0,
+    "instrumentalness": 0.0,
+    "liveness": 0.12,
+    "loudness": -7.2,
+    "speechiness": 0.05,
+    "tempo": 128.0,
+    "valence": 0.6,
+}
 
 
 def test_values_read_with_units():
@@ -23,8 +32,9 @@ def test_values_read_with_units():
 
 
 def test_card_draws_known_bars_in_colour_and_unknown_in_grey():
-    png = render_features_card(VALUES, title="Demo Song", subtitle="Demo Artist",
-                               sources={"energy": "reccobeats"}, note="popularity unknown")
+    png = render_features_card(
+        VALUES, title="Demo Song", subtitle="Demo Artist", sources={"energy": "reccobeats"}, note="popularity unknown"
+    )
     image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
     height, width, _ = image.shape
     assert width == 800 and 500 < height < 800  # legible when chat scales it to ~400 px

@@ -9,13 +9,13 @@ import sys
 import pytest
 from PIL import Image
 
-from bot.cli import main
+from albumgan.bot.cli import main
 from tests.service_fixtures import REPO
 
 NO_TORCH_RUNNER = """
 import sys
 sys.modules["torch"] = None  # any `import torch` now fails, as with only the bot extra
-from bot.cli import main
+from albumgan.bot.cli import main
 code = main(sys.argv[1:])
 assert "torch" not in sys.modules or sys.modules["torch"] is None
 sys.exit(code)
@@ -25,15 +25,18 @@ sys.exit(code)
 @pytest.fixture
 def config_file(tmp_path, tiny_models):
     path = tmp_path / "bot.toml"
-    path.write_text(f"""
+    path.write_text(
+        f"""
 [models]
-unconditional = "{tiny_models['unconditional']}"
-acgan = "{tiny_models['acgan']}"
+unconditional = "{tiny_models["unconditional"]}"
+acgan = "{tiny_models["acgan"]}"
 [features]
-local_path = "{REPO / 'models' / 'demo-tracks.csv'}"
+local_path = "{REPO / "models" / "demo-tracks.csv"}"
 [database]
 path = "state/bot.sqlite3"
-""", encoding="utf-8")
+""",
+        encoding="utf-8",
+    )
     return path
 
 
@@ -44,9 +47,12 @@ def is_png(path) -> bool:
 def test_demo_runs_offline_without_torch(config_file, tmp_path):
     out = tmp_path / "out"
     proc = subprocess.run(
-        [sys.executable, "-c", NO_TORCH_RUNNER, "--config", str(config_file), "demo",
-         "--out", str(out)],
-        capture_output=True, text=True, timeout=60, cwd=tmp_path)
+        [sys.executable, "-c", NO_TORCH_RUNNER, "--config", str(config_file), "demo", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=tmp_path,
+    )
     assert proc.returncode == 0, proc.stderr
     text = proc.stdout
     assert "offline, local demo data (made-up tracks)" in text
@@ -63,13 +69,24 @@ def test_demo_runs_offline_without_torch(config_file, tmp_path):
 
 def test_cover_album_random_to_files(config_file, tmp_path, capsys):
     cover = tmp_path / "c.png"
-    assert main(["--config", str(config_file), "cover",
-                 "<https://open.spotify.com/track/0DemoTrack000000000005?si=x>",
-                 "--seed", "3", "-o", str(cover)]) == 0
+    assert (
+        main(
+            [
+                "--config",
+                str(config_file),
+                "cover",
+                "<https://open.spotify.com/track/0DemoTrack000000000005?si=x>",
+                "--seed",
+                "3",
+                "-o",
+                str(cover),
+            ]
+        )
+        == 0
+    )
     assert is_png(cover) and is_png(tmp_path / "c-features.png")
     album = tmp_path / "a.png"
-    assert main(["--config", str(config_file), "album", "spotify:album:0DemoAlbum000000000001",
-                 "-o", str(album)]) == 0
+    assert main(["--config", str(config_file), "album", "spotify:album:0DemoAlbum000000000001", "-o", str(album)]) == 0
     first = tmp_path / "r1.png"
     second = tmp_path / "r2.png"
     for path in (first, second):
@@ -86,15 +103,18 @@ def test_about(config_file, capsys):
     assert "acgan-16" in out and "unconditional-16" in out and "credentials" in out
 
 
-@pytest.mark.parametrize(("argv", "code", "says"), [
-    (["cover", "https://open.spotify.com/artist/37i9dQZF1DXcBWIGoYBM5M"], 2, "That's an artist link"),
-    (["album", "hello"], 2, "couldn't find a Spotify link"),
-    (["random", "--seed", "-5"], 2, "whole number from 0 to 4294967295"),
-    (["random", "--seed", "seven"], 2, "'seven' is not a whole number"),
-    (["cover", "spotify:track:6rqhFgbbKwnb9MLmUQDhG6"], 3, "no Spotify credentials"),
-    (["serve"], 2, "choose a frontend"),
-    (["serve", "--discord"], 2, "DISCORD_TOKEN is not set"),
-])
+@pytest.mark.parametrize(
+    ("argv", "code", "says"),
+    [
+        (["cover", "https://open.spotify.com/artist/37i9dQZF1DXcBWIGoYBM5M"], 2, "That's an artist link"),
+        (["album", "hello"], 2, "couldn't find a Spotify link"),
+        (["random", "--seed", "-5"], 2, "whole number from 0 to 4294967295"),
+        (["random", "--seed", "seven"], 2, "'seven' is not a whole number"),
+        (["cover", "spotify:track:6rqhFgbbKwnb9MLmUQDhG6"], 3, "no Spotify credentials"),
+        (["serve"], 2, "choose a frontend"),
+        (["serve", "--discord"], 2, "DISCORD_TOKEN is not set"),
+    ],
+)
 def test_errors_are_one_friendly_line(config_file, capsys, argv, code, says):
     assert _exit_code(["--config", str(config_file), *argv]) == code
     err = capsys.readouterr().err

@@ -4,7 +4,7 @@ import sqlite3
 
 import pytest
 
-from bot.db import (
+from albumgan.bot.db import (
     Database,
     DatabaseError,
     GenerationRecord,
@@ -31,9 +31,11 @@ async def test_migrations_on_an_existing_database_keep_data(tmp_path):
     await db.set_setting("discord", "g1", "spoiler", True)
     await db.close()
 
-    extra = Migration(len(packaged_migrations()) + 1, "0099_note.sql",
-                      "ALTER TABLE generations ADD COLUMN note TEXT NOT NULL DEFAULT '';\n"
-                      "CREATE TABLE extra (x INTEGER);\n")
+    extra = Migration(
+        len(packaged_migrations()) + 1,
+        "0099_note.sql",
+        "ALTER TABLE generations ADD COLUMN note TEXT NOT NULL DEFAULT '';\nCREATE TABLE extra (x INTEGER);\n",
+    )
     db = await Database.open(path, [*packaged_migrations(), extra])
     try:
         assert await db.schema_version() == extra.version
@@ -48,8 +50,9 @@ async def test_a_failing_migration_changes_nothing(tmp_path):
     path = tmp_path / "bot.db"
     await (await Database.open(path)).close()
     version = len(packaged_migrations())
-    broken = Migration(version + 1, "0002_broken.sql",
-                       "CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n")
+    broken = Migration(
+        version + 1, "0002_broken.sql", "CREATE TABLE half_done (x INTEGER);\nINSERT INTO no_such_table VALUES (1);\n"
+    )
     with pytest.raises(DatabaseError, match="nothing was changed"):
         await Database.open(path, [*packaged_migrations(), broken])
     conn = sqlite3.connect(path)
@@ -82,7 +85,8 @@ async def test_feature_cache_respects_ttl(tmp_path):
     try:
         await db.put_features({"t1": ({"energy": 0.5, "tempo": None}, {"energy": "reccobeats"})})
         assert await db.get_features(["t1", "t2"], max_age_s=60) == {
-            "t1": ({"energy": 0.5, "tempo": None}, {"energy": "reccobeats"})}
+            "t1": ({"energy": 0.5, "tempo": None}, {"energy": "reccobeats"})
+        }
         await db._conn.execute("UPDATE feature_cache SET fetched_at = fetched_at - 120")
         assert await db.get_features(["t1"], max_age_s=60) == {}
         await db.put_metadata("track", "t1", {"name": "Song"})
@@ -95,8 +99,12 @@ async def test_feature_cache_respects_ttl(tmp_path):
 async def test_generation_round_trip(tmp_path):
     db = await Database.open(tmp_path / "bot.db")
     try:
-        rec = _record(labels=[0.25, -1.0], mask=[1.0, 0.0], parent_id=None,
-                      latent_steps=[LatentStep(7, 0.3), LatentStep(2**32 - 1, 0.3)])
+        rec = _record(
+            labels=[0.25, -1.0],
+            mask=[1.0, 0.0],
+            parent_id=None,
+            latent_steps=[LatentStep(7, 0.3), LatentStep(2**32 - 1, 0.3)],
+        )
         gid = await db.add_generation(rec)
         back = await db.get_generation(gid)
         assert back.id == gid and back.created_at > 0
@@ -111,9 +119,19 @@ async def test_generation_round_trip(tmp_path):
 
 
 def _record(**overrides) -> GenerationRecord:
-    fields = dict(platform="cli", user_id="u1", kind="cover", title="Song", subtitle="Artist",
-                  seed=123, model_kind="acgan", model_name="acgan-64", model_version="1",
-                  model_sha256="ab" * 32, input_ids=["a", "b"],
-                  features={"values": {"energy": 0.5}})
+    fields = dict(
+        platform="cli",
+        user_id="u1",
+        kind="cover",
+        title="Song",
+        subtitle="Artist",
+        seed=123,
+        model_kind="acgan",
+        model_name="acgan-64",
+        model_version="1",
+        model_sha256="ab" * 32,
+        input_ids=["a", "b"],
+        features={"values": {"energy": 0.5}},
+    )
     fields.update(overrides)
     return GenerationRecord(**fields)

@@ -9,17 +9,13 @@ import shutil
 
 import pytest
 
-from bot.service import CoverService
-from tests.service_fixtures import make_config, tiny_checkpoint
+from albumgan.bot.service import CoverService
+from tests.service_fixtures import make_config
 
 
 @pytest.fixture(scope="module")
-def second_acgan(tmp_path_factory):
-    from export.onnx_export import export_checkpoint
-
-    root = tmp_path_factory.mktemp("second-acgan")
-    ckpt = tiny_checkpoint(root / "acgan.pt", "acgan", seed=7)
-    return export_checkpoint(ckpt, root / "acgan-new.onnx")[0].path
+def second_acgan(tiny_models):
+    return tiny_models["acgan-v2"]
 
 
 def _replace(src, dst):
@@ -44,15 +40,17 @@ async def _started(tmp_path, tiny_models, reload_check_s=0.0, **models):
 async def test_replaced_model_serves_new_requests_and_in_flight_ones_finish(tmp_path, tiny_models, second_acgan, alice):
     service, live = await _started(tmp_path, tiny_models)
     try:
-        before = service.runners["acgan"].info.version
+        before = service.models.runners["acgan"].info.version
         people = [dataclasses.replace(alice, user_id=f"user{s}") for s in range(4)]
-        in_flight = [asyncio.create_task(service.cover("spotify:track:0DemoTrack000000000001", who, seed=s))
-                     for s, who in enumerate(people)]
+        in_flight = [
+            asyncio.create_task(service.cover("spotify:track:0DemoTrack000000000001", who, seed=s))
+            for s, who in enumerate(people)
+        ]
         _replace(second_acgan, live["acgan"])
-        outcome = await service.reload_models()
+        outcome = await service.models.reload()
         results = await asyncio.gather(*in_flight)
         assert len(results) == 4 and all(r.image_png.startswith(b"\x89PNG") for r in results)
-        after = service.runners["acgan"].info.version
+        after = service.models.runners["acgan"].info.version
         assert after != before and outcome["acgan"].endswith(after)
         fresh = await service.cover("spotify:track:0DemoTrack000000000001", alice, seed=1)
         assert fresh.model_version == after
@@ -63,11 +61,11 @@ async def test_replaced_model_serves_new_requests_and_in_flight_ones_finish(tmp_
 async def test_broken_or_wrong_kind_file_keeps_the_running_model(tmp_path, tiny_models, alice):
     service, live = await _started(tmp_path, tiny_models)
     try:
-        serving = service.runners["acgan"].info.version
+        serving = service.models.runners["acgan"].info.version
         live["acgan"].write_bytes(b"not an onnx model")
-        assert "kept" in (await service.reload_models())["acgan"]
+        assert "kept" in (await service.models.reload())["acgan"]
         _replace(tiny_models["unconditional"], live["acgan"])
-        outcome = (await service.reload_models())["acgan"]
+        outcome = (await service.models.reload())["acgan"]
         assert "kept" in outcome and "unconditional" in outcome
         result = await service.cover("spotify:track:0DemoTrack000000000001", alice, seed=3)
         assert result.model_version == serving
@@ -78,13 +76,13 @@ async def test_broken_or_wrong_kind_file_keeps_the_running_model(tmp_path, tiny_
 async def test_watcher_installs_a_model_that_appears_later(tmp_path, tiny_models, alice):
     service, live = await _started(tmp_path, tiny_models, reload_check_s=0.05, acgan=False)
     try:
-        assert "acgan" in service.model_problems
+        assert "acgan" in service.models.problems
         _replace(tiny_models["acgan"], live["acgan"])
         for _ in range(200):
-            if "acgan" in service.runners:
+            if "acgan" in service.models.runners:
                 break
             await asyncio.sleep(0.05)
-        assert "acgan" not in service.model_problems
+        assert "acgan" not in service.models.problems
         result = await service.cover("spotify:track:0DemoTrack000000000001", alice, seed=3)
         assert result.image_png.startswith(b"\x89PNG")
     finally:

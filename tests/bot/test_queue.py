@@ -4,8 +4,8 @@ import asyncio
 
 import pytest
 
-from bot.queue import FairQueue
-from bot.types import ServiceUnavailable, UserError
+from albumgan.bot.queue import FairQueue
+from albumgan.bot.types import ServiceUnavailable, UserError
 
 
 class Clock:
@@ -35,14 +35,14 @@ async def test_round_robin_across_users():
     async def on_queued_for(name):
         async def report(position):
             queued_positions[name] = position
+
         return report
 
     # "blocker" takes the only slot; then A bursts 4 requests before B and C send one each
     tasks = [asyncio.create_task(queue.run("blocker", lambda: job("blocker")))]
     await asyncio.sleep(0)
     for name, user in [("a1", "A"), ("a2", "A"), ("a3", "A"), ("a4", "A"), ("b1", "B"), ("c1", "C")]:
-        tasks.append(asyncio.create_task(
-            queue.run(user, lambda n=name: job(n), on_queued=await on_queued_for(name))))
+        tasks.append(asyncio.create_task(queue.run(user, lambda n=name: job(n), on_queued=await on_queued_for(name))))
         await asyncio.sleep(0)
     assert queue.waiting == 6 and queue.running == 1
     gate.set()

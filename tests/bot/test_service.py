@@ -10,12 +10,21 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot.service import CoverService
-from bot.types import Requester, ServiceUnavailable, UserError
+from albumgan.bot.service import CoverService
+from albumgan.bot.types import Requester, ServiceUnavailable, UserError
 from tests.service_fixtures import make_config
 
-AUDIO = ("danceability", "acousticness", "energy", "instrumentalness", "liveness", "loudness",
-         "speechiness", "tempo", "valence")
+AUDIO = (
+    "danceability",
+    "acousticness",
+    "energy",
+    "instrumentalness",
+    "liveness",
+    "loudness",
+    "speechiness",
+    "tempo",
+    "valence",
+)
 
 
 def track_where(catalog, *, recco_knows: bool):
@@ -30,8 +39,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 
 async def test_cover_end_to_end(service, catalog, alice, fake_recco, fake_spotify):
     track = track_where(catalog, recco_knows=True)
-    result = await service.cover(f"https://open.spotify.com/intl-de/track/{track.id}?si=abc",
-                                 alice, seed=1234)
+    result = await service.cover(f"https://open.spotify.com/intl-de/track/{track.id}?si=abc", alice, seed=1234)
     assert result.kind == "cover" and result.generation_id >= 1
     assert result.title == track.name
     assert result.subtitle == catalog.artists[track.artist_ids[0]].name
@@ -50,8 +58,7 @@ async def test_cover_end_to_end(service, catalog, alice, fake_recco, fake_spotif
     assert fake_spotify.count(r"GET /v1/tracks/") == 1
 
 
-async def test_feature_cache_avoids_second_provider_call(service, catalog, alice, fake_recco,
-                                                         fake_spotify):
+async def test_feature_cache_avoids_second_provider_call(service, catalog, alice, fake_recco, fake_spotify):
     track = track_where(catalog, recco_knows=True)
     first = await service.cover(f"spotify:track:{track.id}", alice)
     second = await service.cover(f"spotify:track:{track.id}", alice)
@@ -79,14 +86,14 @@ async def test_album_pages_and_averages(service, catalog, alice, fake_spotify):
     tracks = [catalog.tracks[t] for t in album.track_ids]
     known = [t for t in tracks if t.reccobeats_knows]
     assert 0 < len(known) < len(tracks)
-    result = await service.album(f"https://open.spotify.com/album/{album.id}?si=q", alice,
-                                 seed=5)
+    result = await service.album(f"https://open.spotify.com/album/{album.id}?si=q", alice, seed=5)
     assert result.kind == "album" and result.title == album.name
     report = result.features
     # every track has popularity (Spotify track objects); audio features only ReccoBeats' ones
     assert (report.tracks_used, report.tracks_total) == (len(tracks), len(tracks))
-    assert report.missing_note == (f"averaged over {len(tracks)} of {len(tracks)} tracks "
-                                   f"(9 features from only {len(known)})")
+    assert report.missing_note == (
+        f"averaged over {len(tracks)} of {len(tracks)} tracks (9 features from only {len(known)})"
+    )
     for name in AUDIO:
         assert report.values[name] == pytest.approx(np.mean([t.features[name] for t in known]))
     assert report.values["popularity"] == pytest.approx(np.mean([t.popularity for t in tracks]))
@@ -156,8 +163,7 @@ async def test_history_survives_a_restart(tmp_path, tiny_models, alice):
         await second.close()
 
 
-async def test_spotify_outage_is_explained_and_random_keeps_working(service, catalog, alice,
-                                                                   fake_spotify):
+async def test_spotify_outage_is_explained_and_random_keeps_working(service, catalog, alice, fake_spotify):
     fake_spotify.inject(r"/v1/", 503, times=None)
     track = track_where(catalog, recco_knows=True)
     with pytest.raises(ServiceUnavailable, match="Spotify isn't answering right now") as info:
@@ -183,13 +189,16 @@ async def test_reccobeats_outage_still_makes_a_cover(service, catalog, alice, fa
     assert again.features.values["energy"] == pytest.approx(track.features["energy"])
 
 
-@pytest.mark.parametrize(("call", "link", "says"), [
-    ("cover", "https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M", "That's a playlist link"),
-    ("cover", "spotify:track:0000000000000000000000", "Spotify has no track"),
-    ("album", "spotify:album:0000000000000000000000", "Spotify has no album"),
-    ("cover", "x" * 50_000, "50,000 characters"),
-    ("album", "not a link", "couldn't find a Spotify link"),
-])
+@pytest.mark.parametrize(
+    ("call", "link", "says"),
+    [
+        ("cover", "https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M", "That's a playlist link"),
+        ("cover", "spotify:track:0000000000000000000000", "Spotify has no track"),
+        ("album", "spotify:album:0000000000000000000000", "Spotify has no album"),
+        ("cover", "x" * 50_000, "50,000 characters"),
+        ("album", "not a link", "couldn't find a Spotify link"),
+    ],
+)
 async def test_bad_input_gets_user_errors(service, alice, call, link, says):
     with pytest.raises(UserError, match=says):
         await getattr(service, call)(link, alice)
@@ -199,7 +208,7 @@ async def test_offline_demo_tracks_without_credentials(tmp_path, tiny_models, al
     service = CoverService.from_config(make_config(tmp_path, tiny_models))
     await service.start()
     try:
-        assert service.catalog is None
+        assert service.lookups.catalog is None
         result = await service.cover("spotify:track:0DemoTrack000000000003", alice, seed=1)
         assert result.title == "4 AM Radio" and "made-up" in result.subtitle
         assert result.source_url == ""  # made-up ids: no link to a Spotify page that is not there
@@ -235,8 +244,8 @@ async def test_missing_and_broken_models(tmp_path, tiny_models, alice):
     service = CoverService.from_config(make_config(tmp_path, models))
     await service.start()
     try:
-        assert "broken.onnx: not a loadable ONNX model" in service.model_problems["unconditional"]
-        assert "is a unconditional model, but [models] acgan" in service.model_problems["acgan"]
+        assert "broken.onnx: not a loadable ONNX model" in service.models.problems["unconditional"]
+        assert "is a unconditional model, but [models] acgan" in service.models.problems["acgan"]
         with pytest.raises(ServiceUnavailable, match="/random can't run here"):
             await service.random(alice)
     finally:
@@ -244,14 +253,13 @@ async def test_missing_and_broken_models(tmp_path, tiny_models, alice):
 
 
 async def test_queue_positions_and_limits_through_the_service(tmp_path, tiny_models):
-    service = CoverService.from_config(
-        make_config(tmp_path, tiny_models, workers=1, per_user_queued=2, queue_size=3))
+    service = CoverService.from_config(make_config(tmp_path, tiny_models, workers=1, per_user_queued=2, queue_size=3))
     await service.start()
     try:
         users = [Requester("discord", u) for u in ("a", "a", "b")]
         positions = {}
         gate = asyncio.Event()
-        runner = service.runners["unconditional"]
+        runner = service.models.runners["unconditional"]
         original = runner.generate
 
         async def held_generate(*args):
@@ -263,6 +271,7 @@ async def test_queue_positions_and_limits_through_the_service(tmp_path, tiny_mod
         def reporter(i):
             async def report(position):
                 positions[i] = position
+
             return report
 
         tasks = []

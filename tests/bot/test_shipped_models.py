@@ -6,12 +6,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from bot.cli import main
-from bot.engine import Engine
+from albumgan.bot.cli import main
+from albumgan.bot.engine import Engine
 from tests.service_fixtures import REPO
 
-SHIPPED = {"unconditional": REPO / "models" / "unconditional-64.onnx",
-           "acgan": REPO / "models" / "acgan-64.onnx"}
+SHIPPED = {"unconditional": REPO / "models" / "unconditional-64.onnx", "acgan": REPO / "models" / "acgan-64.onnx"}
 
 
 @pytest.mark.parametrize("kind", sorted(SHIPPED))

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
+from albumgan.sources import RetryPolicy, SpotifyCatalog, spotify_client
 from tests.fakes.spotify import make_catalog
-from training.sources import RetryPolicy, SpotifyCatalog, spotify_client
 
 
 class SleepRecorder:

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 from PIL import Image, ImageDraw
 
-from tests.fakes.spotify import render_cover
-from training.data.clean import (
+from albumgan.training.data.clean import (
     CleanConfig,
     NearDuplicateIndex,
     Rejected,
@@ -21,7 +20,8 @@ from training.data.clean import (
     square_resize,
     thumbnail,
 )
-from training.data.format import ShardedDataset
+from albumgan.training.data.format import ShardedDataset
+from tests.fakes.spotify import render_cover
 
 
 def encode(image: Image.Image, fmt: str = "JPEG", **options) -> bytes:

@@ -14,14 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from tests.fakes.reccobeats import FakeReccoBeats
-from tests.fakes.spotify import FakeSpotify, make_catalog
-from training.data.clean import CleanConfig
-from training.data.crawl import DEFAULT_PROVIDERS, CrawlConfig, Crawler
-from training.data.crawl_state import CrawlState
-from training.data.format import ShardedDataset
-from training.data_cli import EXIT_RATE_LIMITED, main
-from training.sources import (
+from albumgan.sources import (
     ProviderChain,
     RateLimited,
     RetryPolicy,
@@ -29,6 +22,13 @@ from training.sources import (
     build_providers,
     spotify_client,
 )
+from albumgan.training.data.clean import CleanConfig
+from albumgan.training.data.crawl import DEFAULT_PROVIDERS, CrawlConfig, Crawler
+from albumgan.training.data.crawl_state import CrawlState
+from albumgan.training.data.format import ShardedDataset
+from albumgan.training.data_cli import EXIT_RATE_LIMITED, main
+from tests.fakes.reccobeats import FakeReccoBeats
+from tests.fakes.spotify import FakeSpotify, make_catalog
 
 ALBUM_GET = r"^GET /v1/albums/[0-9A-Za-z]{22}(\?|$)"
 
@@ -182,8 +182,8 @@ def test_spotify_audio_features_are_used_when_the_app_has_access(servers, tmp_pa
 
 
 def test_crawled_dataset_trains_with_the_training_cli(servers, tmp_path):
-    from training import checkpoint
-    from training.cli import main as train
+    from albumgan.training import checkpoint
+    from albumgan.training.cli import main as train
 
     path, _ = crawl(servers, tmp_path, "ds")
     run = tmp_path / "run"

@@ -8,10 +8,13 @@ genre-level labels and must say so.
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
-from training.data.format import ShardedDataset
+import pytest
+
+from albumgan.training.data.format import ShardedDataset
 
 REPO = Path(__file__).resolve().parents[2]
 SHARED_DATA = REPO.parent / "shared" / "data"
@@ -26,7 +29,10 @@ def load_script(monkeypatch):
 
 
 def test_shared_covers_build_marks_weak_labels_and_records_no_temp_paths(tmp_path, monkeypatch):
-    assert SHARED_DATA.is_dir(), f"{SHARED_DATA} is missing: the suite expects ../shared beside the checkout, as CI has"
+    if not SHARED_DATA.is_dir():
+        if os.environ.get("ALBUMGAN_REQUIRE_SHARED") == "1":  # CI (.ci/run) has ../shared beside the checkout
+            pytest.fail(f"{SHARED_DATA} is missing, and ALBUMGAN_REQUIRE_SHARED=1 requires it")
+        pytest.skip(f"{SHARED_DATA} is missing (a plain clone); set ALBUMGAN_REQUIRE_SHARED=1 to require it")
     out = tmp_path / "covers"
     assert load_script(monkeypatch).main(["--shared", str(SHARED_DATA), "--out", str(out), "--resolution", "32"]) == 0
     data = ShardedDataset(out, 32)

@@ -1,4 +1,4 @@
-"""training.sources against the fake Spotify and ReccoBeats servers, through the real
+"""albumgan.sources against the fake Spotify and ReccoBeats servers, through the real
 spotipy and requests clients over loopback sockets."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ import sys
 
 import pytest
 
-from training.sources import (
+from albumgan.links import spotify_id
+from albumgan.sources import (
     FEATURE_NAMES,
     FeatureSet,
     LocalFeatures,
@@ -26,12 +27,11 @@ from training.sources import (
     SpotifyUnavailable,
     build_providers,
     spotify_client,
-    spotify_id,
 )
 
 
 def test_sources_package_does_not_import_torch():
-    code = "import sys, training.sources; assert 'torch' not in sys.modules, 'torch imported'"
+    code = "import sys, albumgan.sources; assert 'torch' not in sys.modules, 'torch imported'"
     subprocess.run([sys.executable, "-c", code], check=True)
 
 
@@ -40,9 +40,9 @@ def test_spotify_id_accepts_ids_uris_and_links():
     assert spotify_id(tid, "track") == tid
     assert spotify_id(f"spotify:track:{tid}", "track") == tid
     assert spotify_id(f"https://open.spotify.com/intl-de/track/{tid}?si=22cad793e8e248fe", "track") == tid
-    with pytest.raises(ValueError, match="expected a Spotify album"):
+    with pytest.raises(ValueError, match="That's a track link: use /cover"):
         spotify_id(f"https://open.spotify.com/track/{tid}", "album")
-    with pytest.raises(ValueError, match="not a Spotify"):
+    with pytest.raises(ValueError, match="short link"):
         spotify_id("https://spotify.link/abc", "track")
 
 
@@ -91,7 +91,7 @@ def test_batch_tracks_fall_back_to_single_requests_after_403(fake_spotify, spoti
     assert fake_spotify.count(r"^GET /v1/tracks/\?ids=") == 1
     fake_spotify.batch_endpoints = False
     fake_spotify.popularity = False
-    with caplog.at_level(logging.WARNING, logger="training.sources.spotify"):
+    with caplog.at_level(logging.WARNING, logger="albumgan.sources.spotify"):
         got = spotify.tracks(ids)
         spotify.tracks(ids[:2])
     assert [t and t["id"] for t in got] == ids[:4] + [None]
@@ -150,7 +150,7 @@ def test_playlist_tracks_skip_null_items(spotify, catalog):
 def test_spotify_audio_features_403_turns_provider_off_with_one_log_line(fake_spotify, spotify, catalog, caplog):
     provider = SpotifyAudioFeatures(spotify)
     ids = list(catalog.tracks)[:3]
-    with caplog.at_level(logging.WARNING, logger="training.sources.features"):
+    with caplog.at_level(logging.WARNING, logger="albumgan.sources.features"):
         assert provider.fetch(ids) == {}
         chain = ProviderChain([provider])
         chain.fetch(ids)

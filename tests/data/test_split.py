@@ -1,9 +1,9 @@
 import numpy as np
 import pytest
 
-from training.data.format import DatasetError, Item, ShardedDataset, write_dataset
-from training.data.split import split_dataset
-from training.data_cli import main
+from albumgan.training.data.format import DatasetError, Item, ShardedDataset, write_dataset
+from albumgan.training.data.split import split_dataset
+from albumgan.training.data_cli import main
 
 
 def _dataset(path, n=12):

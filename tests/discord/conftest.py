@@ -13,8 +13,8 @@ from typing import Any
 
 import pytest
 
-from bot.config import DiscordConfig
-from bot.discord_app import CoverBotMixin, make_bot
+from albumgan.bot.config import DiscordConfig
+from albumgan.bot.discord_app import CoverBotMixin, make_bot
 from tests.fakes.discord import FakeDiscord
 
 

@@ -8,7 +8,7 @@ import re
 
 import pytest
 
-from bot.types import ServiceUnavailable, UserError
+from albumgan.bot.types import ServiceUnavailable, UserError
 from tests.fakes.discord import CALLBACK_DEFERRED_MESSAGE
 from tests.stub_service import StubService, decoded
 
@@ -16,7 +16,7 @@ from tests.stub_service import StubService, decoded
 async def test_commands_sync_and_random_answers_with_png_embed_and_buttons(fake_discord, start_bot):
     service = StubService()
     await start_bot(service)
-    assert service.started
+    assert not service.started  # frontends borrow the service; its owner starts it
     synced = {c["name"]: c for c in fake_discord.commands["global"]}
     assert set(synced) == {"cover", "album", "random", "about"}
     seed_option = synced["random"]["options"][0]
@@ -94,7 +94,7 @@ async def test_internal_error_is_logged_with_an_incident_id(fake_discord, start_
     service = StubService()
     service.fail_with = RuntimeError("onnxruntime exploded")
     await start_bot(service)
-    with caplog.at_level(logging.ERROR, logger="bot.discord_app"):
+    with caplog.at_level(logging.ERROR, logger="albumgan.bot.discord_app"):
         log = await fake_discord.send_interaction(fake_discord.slash_command("random"))
         final = await log.wait_final()
     match = re.search(r"incident ([0-9a-f]{6})", final.content)

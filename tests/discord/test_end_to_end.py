@@ -9,7 +9,7 @@ import io
 import pytest
 from PIL import Image
 
-from bot.service import CoverService
+from albumgan.bot.service import CoverService
 from tests.fakes.discord import CALLBACK_DEFERRED_MESSAGE
 from tests.service_fixtures import SPOTIFY_SECRETS, make_config
 
@@ -24,8 +24,10 @@ def real_config(tmp_path, tiny_models, fake_spotify, fake_recco):
 
 
 @pytest.fixture
-def real_service(real_config):
-    return CoverService.from_config(real_config, secrets=SPOTIFY_SECRETS)
+async def real_service(real_config):
+    """A real service opened as serve.serve opens it: the bot only borrows it."""
+    async with CoverService.from_config(real_config, secrets=SPOTIFY_SECRETS) as service:
+        yield service
 
 
 def track_link(catalog, index: int = 0) -> str:
@@ -48,9 +50,7 @@ async def test_cover_then_reroll_and_variations_through_the_real_service(
 ):
     await start_bot(real_service)
     track = next(iter(catalog.tracks.values()))
-    log = await fake_discord.send_interaction(
-        fake_discord.slash_command("cover", {"link": track_link(catalog)})
-    )
+    log = await fake_discord.send_interaction(fake_discord.slash_command("cover", {"link": track_link(catalog)}))
     first = await log.wait_final()
     assert log.callback.payload["type"] == CALLBACK_DEFERRED_MESSAGE
     assert first.kind == "edit_original" and not first.ephemeral, first.content
@@ -76,17 +76,16 @@ async def test_cover_then_reroll_and_variations_through_the_real_service(
 
 
 async def test_buttons_survive_a_restart_of_bot_and_service(
-    fake_discord, start_bot, real_config, catalog
+    open_service, fake_discord, start_bot, real_config, catalog
 ):
-    old_bot = await start_bot(CoverService.from_config(real_config, secrets=SPOTIFY_SECRETS))
-    log = await fake_discord.send_interaction(
-        fake_discord.slash_command("cover", {"link": track_link(catalog, 3)})
-    )
-    first = await log.wait_final()
-    await old_bot.close()  # closes the service and its database too
+    async with CoverService.from_config(real_config, secrets=SPOTIFY_SECRETS) as old_service:
+        old_bot = await start_bot(old_service)
+        log = await fake_discord.send_interaction(fake_discord.slash_command("cover", {"link": track_link(catalog, 3)}))
+        first = await log.wait_final()
+        await old_bot.close()
 
     # A new process: new client, new service, same database file.
-    await start_bot(CoverService.from_config(real_config, secrets=SPOTIFY_SECRETS))
+    await start_bot(await open_service(real_config))
     variations = first.custom_ids()[1]
     click = await fake_discord.send_interaction(fake_discord.button_click(variations, message=first))
     answer = await click.wait_final()
@@ -97,9 +96,7 @@ async def test_buttons_survive_a_restart_of_bot_and_service(
 
 async def test_album_cover_averages_its_tracks(fake_discord, start_bot, real_service, catalog):
     await start_bot(real_service)
-    log = await fake_discord.send_interaction(
-        fake_discord.slash_command("album", {"link": album_link(catalog, 1)})
-    )
+    log = await fake_discord.send_interaction(fake_discord.slash_command("album", {"link": album_link(catalog, 1)}))
     final = await log.wait_final()
     assert final.files, final.content
     (embed,) = final.embeds
@@ -140,9 +137,7 @@ async def test_hostile_inputs_get_the_right_private_message(
 
 async def test_a_button_for_a_cover_this_bot_never_made(fake_discord, start_bot, real_service):
     await start_bot(real_service)
-    first = await (
-        await fake_discord.send_interaction(fake_discord.slash_command("random", {"seed": 3}))
-    ).wait_final()
+    first = await (await fake_discord.send_interaction(fake_discord.slash_command("random", {"seed": 3}))).wait_final()
     forged_id = first.custom_ids()[0].rsplit(":", 1)[0] + ":987654321"
     # A message carrying the forged button, as a tampering client would make Discord send.
     rows = [{"type": 1, "components": [{"type": 2, "style": 2, "label": "Reroll", "custom_id": forged_id}]}]
@@ -157,9 +152,7 @@ async def test_spotify_outage_is_explained_and_random_keeps_working(
 ):
     await start_bot(real_service)
     fake_spotify.inject(r"^GET /v1/", 503, times=None)
-    log = await fake_discord.send_interaction(
-        fake_discord.slash_command("cover", {"link": track_link(catalog, 2)})
-    )
+    log = await fake_discord.send_interaction(fake_discord.slash_command("cover", {"link": track_link(catalog, 2)}))
     outage = await log.wait_final()
     assert outage.ephemeral and "Spotify isn't answering" in outage.content
     assert "/random still works" in outage.content
@@ -179,9 +172,7 @@ async def test_about_shows_the_loaded_models(fake_discord, start_bot, real_servi
 
 
 @pytest.mark.parametrize("seed", [-1, 2**32, "7; rm -rf /"])
-async def test_a_seed_discord_would_never_send_still_gets_an_answer(
-    fake_discord, start_bot, real_service, seed
-):
+async def test_a_seed_discord_would_never_send_still_gets_an_answer(fake_discord, start_bot, real_service, seed):
     await start_bot(real_service)
     log = await fake_discord.send_interaction(fake_discord.slash_command("random", {"seed": seed}))
     final = await log.wait_final()

@@ -9,8 +9,8 @@ import signal
 
 import pytest
 
-from bot.config import BotConfig, DiscordCommands
-from bot.discord_app import run_discord
+from albumgan.bot.config import BotConfig, DiscordCommands
+from albumgan.bot.serve import serve
 from tests.log_events import LogWatcher
 from tests.stub_service import StubService
 
@@ -32,7 +32,8 @@ async def test_drain_finishes_in_flight_covers_and_refuses_new_ones(fake_discord
     await draining
     finished = in_flight.final
     assert finished is not None and finished.file("cover.png")
-    assert service.closed and len(service.calls) == 1
+    # The frontend borrows the service: its owner (serve.serve) closes it, not the bot.
+    assert not service.closed and len(service.calls) == 1
 
 
 async def test_sharded_bot_identifies_every_shard_and_serves_each(fake_discord, start_bot):
@@ -63,7 +64,7 @@ async def test_commands_sync_to_configured_guilds_under_configured_names(fake_di
     assert service.calls[0][0] == "random"
 
 
-async def test_run_discord_stops_gracefully_on_sigterm_without_logging_the_token(
+async def test_serve_discord_stops_gracefully_on_sigterm_without_logging_the_token(
     fake_discord, monkeypatch, caplog, request
 ):
     monkeypatch.setenv("DISCORD_TOKEN", fake_discord.token)
@@ -72,9 +73,9 @@ async def test_run_discord_stops_gracefully_on_sigterm_without_logging_the_token
     caplog.set_level(logging.DEBUG)
     shutting_down = asyncio.Event()
     watcher = LogWatcher("shutting down", shutting_down)
-    logging.getLogger("bot.discord_app").addHandler(watcher)
-    request.addfinalizer(lambda: logging.getLogger("bot.discord_app").removeHandler(watcher))
-    running = asyncio.create_task(run_discord(BotConfig(), service))
+    logging.getLogger("albumgan.bot.serve").addHandler(watcher)
+    request.addfinalizer(lambda: logging.getLogger("albumgan.bot.serve").removeHandler(watcher))
+    running = asyncio.create_task(serve(BotConfig(), service, discord=True, slack=False))
     await fake_discord.wait_identified()
     in_flight = await fake_discord.send_interaction(fake_discord.slash_command("random"))
     await service.entered.wait()
@@ -93,6 +94,8 @@ async def test_run_discord_stops_gracefully_on_sigterm_without_logging_the_token
     assert all(fake_discord.token not in record.getMessage() for record in caplog.records)
 
 
-async def test_run_discord_without_token_says_what_to_set():
+async def test_serve_discord_without_token_says_what_to_set():
+    service = StubService()
     with pytest.raises(SystemExit, match="DISCORD_TOKEN"):
-        await run_discord(BotConfig(), StubService())
+        await serve(BotConfig(), service, discord=True, slack=False)
+    assert not service.started  # refused before anything was opened

@@ -7,12 +7,12 @@ import numpy as np
 import pytest
 import torch
 
-from training.architectures import network_state
-from training.checkpoint import FORMAT, VERSION, save_checkpoint
-from training.data.format import Item, write_dataset
-from training.labels import DEFAULT_SCHEMA
-from training.metrics.inception import InceptionFeatures
-from training.networks import Generator
+from albumgan.labels import DEFAULT_SCHEMA
+from albumgan.training.architectures import network_state
+from albumgan.training.checkpoint import FORMAT, VERSION, save_checkpoint
+from albumgan.training.data.format import Item, write_dataset
+from albumgan.training.metrics.inception import InceptionFeatures
+from albumgan.training.networks import Generator
 
 Z_DIM = 16
 RESOLUTION = 16
@@ -33,7 +33,7 @@ def structured_covers(count: int, resolution: int, seed: int) -> np.ndarray:
         for _ in range(rng.integers(1, 4)):
             y, x = rng.integers(0, resolution - 3, 2)
             h, w = rng.integers(3, resolution // 2 + 2, 2)
-            image[y:y + h, x:x + w] = rng.uniform(0, 255, 3)
+            image[y : y + h, x : x + w] = rng.uniform(0, 255, 3)
         out.append(image.round().astype(np.uint8))
     return np.stack(out)
 
@@ -54,13 +54,18 @@ def make_checkpoint(path, kind: str, *, seed: int = 0):
     generator = Generator(z_dim=Z_DIM, resolution=RESOLUTION, width=WIDTH, c_dim=c_dim)
     state = network_state(generator)
     payload = {
-        "format": FORMAT, "version": VERSION, "kind": kind, "step": 7,
-        "generator": state, "generator_ema": state,
+        "format": FORMAT,
+        "version": VERSION,
+        "kind": kind,
+        "step": 7,
+        "generator": state,
+        "generator_ema": state,
         "meta": {
             "latent_prior": "normal",
             "label_schema": DEFAULT_SCHEMA.to_dict() if kind == "acgan" else None,
             "dataset": {"count": COVERS, "provenance": {"source": "eval tests"}},
-            "config": {}, "created": "2026-11-25T12:00:00+00:00",
+            "config": {},
+            "created": "2026-11-25T12:00:00+00:00",
         },
     }
     return save_checkpoint(path, payload)

@@ -6,13 +6,13 @@ import json
 
 import pytest
 
+from albumgan.training.eval_cli import main
 from tests.eval.conftest import make_checkpoint, structured_covers, write_covers
-from training.eval_cli import main
 
 
 @pytest.fixture(scope="module")
 def acgan_onnx(tmp_path_factory):
-    from export.onnx_export import export_checkpoint
+    from albumgan.export.onnx_export import export_checkpoint
 
     root = tmp_path_factory.mktemp("acgan")
     return export_checkpoint(make_checkpoint(root / "acgan.pt", "acgan", seed=3), root / "acgan.onnx")[0].path
@@ -20,15 +20,36 @@ def acgan_onnx(tmp_path_factory):
 
 def test_cli_evaluates_an_onnx_acgan_and_writes_the_report(tmp_path, covers, cache_dir, acgan_onnx, capsys):
     out = tmp_path / "out"
-    code = main([str(acgan_onnx), "--data", str(covers), "--n", "16", "--out", str(out), "--cache-dir", str(cache_dir),
-                 "--kid-subsets", "5", "--sweep-rows", "1", "--no-progress"])
+    code = main(
+        [
+            str(acgan_onnx),
+            "--data",
+            str(covers),
+            "--n",
+            "16",
+            "--out",
+            str(out),
+            "--cache-dir",
+            str(cache_dir),
+            "--kid-subsets",
+            "5",
+            "--sweep-rows",
+            "1",
+            "--no-progress",
+        ]
+    )
     printed = capsys.readouterr().out
     assert code == 0, printed
     report = json.loads((out / "eval.json").read_text())
     assert report["model"]["format"] == "onnx" and report["model"]["kind"] == "acgan"
     assert set(report) >= {"fid", "kid", "memorisation", "steering", "summary", "protocol", "images"}
     assert report["protocol"]["backend"] == "onnxruntime"
-    assert len(report["steering"]["features"]) == 10 and set(report["steering"]["sweeps"]) == {"energy", "acousticness", "valence", "popularity"}
+    assert len(report["steering"]["features"]) == 10 and set(report["steering"]["sweeps"]) == {
+        "energy",
+        "acousticness",
+        "valence",
+        "popularity",
+    }
     summary = json.loads((out / "summary.json").read_text())
     assert summary == report["summary"] and summary["n"] == 16 and "fid" in summary and "steering_r" in summary
     for name in report["images"].values():
@@ -64,4 +85,6 @@ def test_missing_and_corrupt_models_and_datasets_fail_in_one_line(tmp_path, cove
     assert "not valid JSON" in _error(capsys, [str(model), "--data", str(broken), *common])
     other_size = write_covers(tmp_path / "covers-32", structured_covers(4, 32, seed=2))
     assert "has no 16px images" in _error(capsys, [str(model), "--data", str(other_size), *common])
-    assert "steering needs a conditional" in _error(capsys, [str(model), "--data", str(covers), "--metrics", "fid,steering", *common])
+    assert "steering needs a conditional" in _error(
+        capsys, [str(model), "--data", str(covers), "--metrics", "fid,steering", *common]
+    )

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 from scipy import linalg
 
-from training.metrics.fid import GaussianStats, fid, frechet_distance
-from training.metrics.kid import kid, mmd2_unbiased
+from albumgan.training.metrics.fid import GaussianStats, fid, frechet_distance
+from albumgan.training.metrics.kid import kid, mmd2_unbiased
 
 
 def _scipy_fid(a: np.ndarray, b: np.ndarray) -> float:

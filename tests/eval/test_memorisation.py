@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from albumgan.training.metrics.grids import pair_grid
+from albumgan.training.metrics.memorisation import memorisation_report, nearest_cosine, summarise
 from tests.eval.conftest import structured_covers
-from training.metrics.grids import pair_grid
-from training.metrics.memorisation import memorisation_report, nearest_cosine, summarise
 
 
 def test_nearest_cosine_ignores_norm_and_can_leave_one_out():

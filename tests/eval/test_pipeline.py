@@ -4,15 +4,17 @@ cache hit on the second run, hold-out splits, and FID against itself ~0 / agains
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
+from albumgan.modelfile import ModelInfo
+from albumgan.training.data.format import ShardedDataset
+from albumgan.training.metrics.evaluate import EvalConfig, EvalError, evaluate
+from albumgan.training.metrics.samplers import open_sampler
 from tests.eval.conftest import COVERS, RESOLUTION, make_checkpoint, structured_covers, write_covers
-from training.data.format import ShardedDataset
-from training.metrics.evaluate import EvalConfig, EvalError, evaluate
-from training.metrics.samplers import SamplerInfo, open_sampler
 
 N = 16
 
@@ -23,15 +25,26 @@ class ReplaySampler:
     def __init__(self, root, noise: bool = False):
         self.dataset = ShardedDataset(root)
         self.noise = noise
-        self.info = SamplerInfo(kind="unconditional", format="test", path=str(root), resolution=self.dataset.resolution,
-                                z_dim=4, latent_prior="normal", schema=None, step=0, name="replay")
+        self.info = ModelInfo(
+            kind="unconditional",
+            format="test",
+            path=Path(root),
+            resolution=self.dataset.resolution,
+            z_dim=4,
+            latent_prior="normal",
+            schema=None,
+            step=0,
+            name="replay",
+        )
         self.calls = 0
 
     def generate(self, z, labels=None, mask=None):
         self.calls += 1
         start = (self.calls - 1) * len(z)
         if self.noise:
-            return np.random.default_rng(self.calls).integers(0, 256, (len(z), *self.dataset.image(0).shape), dtype=np.uint8)
+            return np.random.default_rng(self.calls).integers(
+                0, 256, (len(z), *self.dataset.image(0).shape), dtype=np.uint8
+            )
         return self.dataset.batch(np.arange(start, start + len(z)) % len(self.dataset))
 
 
@@ -52,8 +65,10 @@ def test_checkpoint_pipeline_computes_metrics_and_hits_the_cache(tmp_path, cover
     assert on_disk["fid"] == first["fid"] and on_disk["kid"] == first["kid"]
     for name in ("samples.png", "closest-pairs.png", "closest-generated.png"):
         assert (tmp_path / "out" / name).is_file()
-    with Image.open(tmp_path / "out" / "closest-pairs.png") as pairs, \
-            Image.open(tmp_path / "out" / "closest-generated.png") as generated_only:
+    with (
+        Image.open(tmp_path / "out" / "closest-pairs.png") as pairs,
+        Image.open(tmp_path / "out" / "closest-generated.png") as generated_only,
+    ):
         assert generated_only.width < pairs.width  # the real halves are left out
 
     seen = extractor.images_seen
@@ -64,8 +79,9 @@ def test_checkpoint_pipeline_computes_metrics_and_hits_the_cache(tmp_path, cover
 
 
 def test_fid_of_the_covers_against_themselves_is_zero_and_against_noise_large(covers, cache_dir, extractor):
-    config = EvalConfig(n=COVERS, metrics=("fid", "kid", "memorisation"), kid_subsets=10,
-                        cache_dir=cache_dir, progress=False)
+    config = EvalConfig(
+        n=COVERS, metrics=("fid", "kid", "memorisation"), kid_subsets=10, cache_dir=cache_dir, progress=False
+    )
     itself = evaluate(ReplaySampler(covers), covers, config, extractor=extractor)
     noise = evaluate(ReplaySampler(covers, noise=True), covers, config, extractor=extractor)
     assert itself["fid"]["value"] == pytest.approx(0.0, abs=1e-2)
@@ -108,4 +124,6 @@ def test_holdout_dataset_directory_is_the_unseen_set(tmp_path, covers, cache_dir
 
 def test_steering_is_refused_for_an_unconditional_model(tmp_path, covers, extractor):
     with pytest.raises(EvalError, match="conditional"):
-        evaluate(ReplaySampler(covers), covers, EvalConfig(n=4, metrics=("steering",), progress=False), extractor=extractor)
+        evaluate(
+            ReplaySampler(covers), covers, EvalConfig(n=4, metrics=("steering",), progress=False), extractor=extractor
+        )

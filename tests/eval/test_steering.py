@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from training.metrics.evaluate import EvalConfig, evaluate
-from training.metrics.steering import fit_predictor, split_rows, sweep_conditions
-from training.metrics.synthetic import DRIVEN, SyntheticSampler, write_synthetic_dataset
+from albumgan.training.metrics.evaluate import EvalConfig, evaluate
+from albumgan.training.metrics.steering import fit_predictor, split_rows, sweep_conditions
+from albumgan.training.metrics.synthetic import DRIVEN, SyntheticSampler, write_synthetic_dataset
 
 
 def test_ridge_predictor_recovers_a_linear_signal_and_ignores_masked_rows():
@@ -35,8 +35,14 @@ def test_split_rows_and_sweep_conditions():
 
 def test_synthetic_steering_correlation_is_high(tmp_path, extractor):
     data = write_synthetic_dataset(tmp_path / "synthetic", count=96, resolution=32, seed=0)
-    config = EvalConfig(n=64, metrics=("steering",), sweep_seeds=1, cache_dir=tmp_path / "cache",
-                        out_dir=tmp_path / "out", progress=False)
+    config = EvalConfig(
+        n=64,
+        metrics=("steering",),
+        sweep_seeds=1,
+        cache_dir=tmp_path / "cache",
+        out_dir=tmp_path / "out",
+        progress=False,
+    )
     report = evaluate(SyntheticSampler(32), data, config, extractor=extractor)
     features = report["steering"]["features"]
     for name in DRIVEN:

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from training.architectures import network_state
-from training.checkpoint import FORMAT, VERSION, save_checkpoint
-from training.labels import DEFAULT_SCHEMA
-from training.networks import Generator
+from albumgan.labels import DEFAULT_SCHEMA
+from albumgan.training.architectures import network_state
+from albumgan.training.checkpoint import FORMAT, VERSION, save_checkpoint
+from albumgan.training.networks import Generator
 
 Z_DIM = 16
 RESOLUTION = 16
@@ -47,7 +47,7 @@ def make_checkpoint(path, kind: str, *, seed: int = 0, step: int = 120, prior: s
 @pytest.fixture(scope="session")
 def exported(tmp_path_factory):
     """One export per kind, shared by the read-only tests: {kind: (checkpoint, model path)}."""
-    from export.onnx_export import export_checkpoint
+    from albumgan.export.onnx_export import export_checkpoint
 
     root = tmp_path_factory.mktemp("exported")
     models = {}

@@ -10,14 +10,14 @@ import onnx
 import pytest
 import torch
 
-from bot.engine import Engine
-from export.cli import main as export_main
-from export.errors import ExportError
-from export.metadata import weights_sha256
-from export.onnx_export import export_checkpoint, fp16_path
-from export.parity import FP32_TOLERANCE, ParityError
-from training.checkpoint import load_generator
-from training.labels import DEFAULT_SCHEMA
+from albumgan.bot.engine import Engine
+from albumgan.export.cli import main as export_main
+from albumgan.export.errors import ExportError
+from albumgan.export.metadata import weights_sha256
+from albumgan.export.onnx_export import export_checkpoint, fp16_path
+from albumgan.export.parity import FP32_TOLERANCE, ParityError
+from albumgan.labels import DEFAULT_SCHEMA
+from albumgan.training.checkpoint import load_generator
 
 from .conftest import RESOLUTION, Z_DIM, make_checkpoint
 
@@ -81,7 +81,7 @@ def test_metadata_round_trip(exported, kind):
     assert info == result.info
     assert (info.kind, info.step, info.resolution, info.z_dim) == (meta.kind, meta.step, meta.resolution, meta.z_dim)
     assert info.latent_prior == meta.latent_prior and info.created == meta.created
-    assert info.schema == meta.label_schema
+    assert info.schema == meta.schema
     assert (info.schema == DEFAULT_SCHEMA) if kind == "acgan" else info.schema is None
     assert info.dataset["content_hash"] == meta.dataset["content_hash"]
     assert info.dataset["count"] == meta.dataset["count"]

@@ -8,8 +8,8 @@ import pytest
 import torch
 from torch import nn
 
-from export.upconv import SubpixelUpConv, fuse_upsample_conv
-from training.networks import Generator
+from albumgan.export.upconv import SubpixelUpConv, fuse_upsample_conv
+from albumgan.training.networks import Generator
 
 
 @pytest.mark.parametrize(("resolution", "c_dim"), [(16, 0), (32, 10)])

@@ -99,10 +99,7 @@ class Response:
 
     def custom_ids(self) -> list[str]:
         return [
-            child["custom_id"]
-            for row in self.components
-            for child in row.get("components", [])
-            if "custom_id" in child
+            child["custom_id"] for row in self.components for child in row.get("components", []) if "custom_id" in child
         ]
 
     def file(self, filename: str) -> bytes:
@@ -340,9 +337,7 @@ class FakeDiscord:
             self._connected.notify_all()
 
     async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> None:
-        session = next(
-            (s for s in self.sessions.values() if s.session_id == data.get("session_id")), None
-        )
+        session = next((s for s in self.sessions.values() if s.session_id == data.get("session_id")), None)
         if session is None or data.get("token") != self.token:
             await ws.send_json({"op": OP_INVALID_SESSION, "d": False})
             return
@@ -410,13 +405,9 @@ class FakeDiscord:
             "data": data,
         }
 
-    def slash_command(
-        self, name: str, options: dict[str, Any] | None = None, *, user_id: str = ""
-    ) -> dict[str, Any]:
+    def slash_command(self, name: str, options: dict[str, Any] | None = None, *, user_id: str = "") -> dict[str, Any]:
         """An APPLICATION_COMMAND interaction (type 2) for a chat-input command."""
-        registered = next(
-            (c for cmds in self.commands.values() for c in cmds if c["name"] == name), None
-        )
+        registered = next((c for cmds in self.commands.values() for c in cmds if c["name"] == name), None)
         option_types = {o["name"]: o["type"] for o in (registered or {}).get("options", [])}
         data: dict[str, Any] = {
             "id": registered["id"] if registered else str(next(self._ids)),
@@ -425,8 +416,7 @@ class FakeDiscord:
         }
         if options:
             data["options"] = [
-                {"name": key, "type": option_types.get(key, 3), "value": value}
-                for key, value in options.items()
+                {"name": key, "type": option_types.get(key, 3), "value": value} for key, value in options.items()
             ]
         return self._interaction(2, data, user_id)
 
@@ -497,9 +487,7 @@ class FakeDiscord:
     @staticmethod
     def _json(data: Any, status: int = 200) -> web.Response:
         # discord.py parses JSON only when the content type is exactly application/json.
-        return web.Response(
-            status=status, body=json.dumps(data).encode(), headers={"Content-Type": "application/json"}
-        )
+        return web.Response(status=status, body=json.dumps(data).encode(), headers={"Content-Type": "application/json"})
 
     async def _read_body(self, request: web.Request) -> tuple[dict[str, Any], list[UploadedFile]]:
         if request.content_type == "multipart/form-data":
@@ -606,9 +594,7 @@ class FakeDiscord:
                 "id": interaction.id,
                 "type": interaction.payload["type"],
                 "response_message_loading": kind == CALLBACK_DEFERRED_MESSAGE,
-                "response_message_ephemeral": bool(
-                    (payload.get("data") or {}).get("flags", 0) & EPHEMERAL_FLAG
-                ),
+                "response_message_ephemeral": bool((payload.get("data") or {}).get("flags", 0) & EPHEMERAL_FLAG),
             },
         }
         if kind in (CALLBACK_MESSAGE, CALLBACK_DEFERRED_MESSAGE, CALLBACK_UPDATE):

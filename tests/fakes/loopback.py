@@ -114,7 +114,9 @@ class LoopbackServer:
         body: dict | None = None,
     ) -> Fault:
         """Answer requests whose "METHOD /path?query" line matches `pattern` with `status`."""
-        fault = Fault(re.compile(pattern), status, times, skip, None if retry_after is None else str(retry_after), delay_s, body)
+        fault = Fault(
+            re.compile(pattern), status, times, skip, None if retry_after is None else str(retry_after), delay_s, body
+        )
         with self._lock:
             self.faults.append(fault)
         return fault

@@ -35,7 +35,9 @@ class FakeReccoBeats(LoopbackServer):
         ids = [i for value in request.query.getall("ids", []) for i in value.split(",") if i]
         if not ids or len(ids) > MAX_IDS:
             return json_response({**self.error_body(400), "error": f"ids must hold 1 to {MAX_IDS} ids"}, 400)
-        known = [self.catalog.tracks[i] for i in ids if i in self.catalog.tracks and self.catalog.tracks[i].reccobeats_knows]
+        known = [
+            self.catalog.tracks[i] for i in ids if i in self.catalog.tracks and self.catalog.tracks[i].reccobeats_knows
+        ]
         render = self._features if path == "/v1/audio-features" else self._track
         return json_response({"content": [render(t) for t in known]})
 
@@ -43,13 +45,23 @@ class FakeReccoBeats(LoopbackServer):
         return str(uuid.uuid5(uuid.NAMESPACE_URL, track.id))
 
     def _features(self, track: FakeTrack) -> dict:
-        return {"id": self._uuid(track), "href": f"https://open.spotify.com/track/{track.id}", "isrc": track.isrc, "key": 5, "mode": 1, **track.features}
+        return {
+            "id": self._uuid(track),
+            "href": f"https://open.spotify.com/track/{track.id}",
+            "isrc": track.isrc,
+            "key": 5,
+            "mode": 1,
+            **track.features,
+        }
 
     def _track(self, track: FakeTrack) -> dict:
         return {
             "id": self._uuid(track),
             "trackTitle": track.name,
-            "artists": [{"name": self.catalog.artists[a].name, "href": f"https://open.spotify.com/artist/{a}"} for a in track.artist_ids],
+            "artists": [
+                {"name": self.catalog.artists[a].name, "href": f"https://open.spotify.com/artist/{a}"}
+                for a in track.artist_ids
+            ],
             "durationMs": track.duration_ms,
             "isrc": track.isrc,
             "href": f"https://open.spotify.com/track/{track.id}",

@@ -103,15 +103,19 @@ class Message:
         return "\n".join([self.text, *_block_texts(self.blocks)])
 
     def buttons(self) -> list[dict[str, Any]]:
-        return [el for block in self.blocks if block.get("type") == "actions"
-                for el in block.get("elements", []) if el.get("type") == "button"]
+        return [
+            el
+            for block in self.blocks
+            if block.get("type") == "actions"
+            for el in block.get("elements", [])
+            if el.get("type") == "button"
+        ]
 
 
 def _block_texts(value: Any) -> list[str]:
     if isinstance(value, dict):
         texts = [value["text"]] if isinstance(value.get("text"), str) else []
-        return texts + [t for k, v in value.items() if k != "text" or not isinstance(v, str)
-                        for t in _block_texts(v)]
+        return texts + [t for k, v in value.items() if k != "text" or not isinstance(v, str) for t in _block_texts(v)]
     if isinstance(value, list):
         return [t for item in value for t in _block_texts(item)]
     return []
@@ -120,8 +124,7 @@ def _block_texts(value: Any) -> list[str]:
 class RequestLog:
     """One slash command or button click and everything the bot did about it."""
 
-    def __init__(self, fake: FakeSlack, envelope: dict[str, Any], user_id: str,
-                 channel_id: str) -> None:
+    def __init__(self, fake: FakeSlack, envelope: dict[str, Any], user_id: str, channel_id: str) -> None:
         self.fake = fake
         self.envelope = envelope
         self.user_id = user_id
@@ -149,8 +152,7 @@ class RequestLog:
     @property
     def private_answers(self) -> list[Message]:
         """Ephemeral answers that are not queue notices."""
-        return [m for m in [*self.responses, *self.messages]
-                if m.ephemeral and not self.fake.notice.search(m.text)]
+        return [m for m in [*self.responses, *self.messages] if m.ephemeral and not self.fake.notice.search(m.text)]
 
     @property
     def final(self) -> Message | None:
@@ -160,8 +162,7 @@ class RequestLog:
         assert self.uploads, "nothing was uploaded"
         return self.uploads[-1]
 
-    async def wait_for(self, predicate: Callable[[RequestLog], bool],
-                       timeout: float = 20.0) -> None:
+    async def wait_for(self, predicate: Callable[[RequestLog], bool], timeout: float = 20.0) -> None:
         async with asyncio.timeout(timeout), self.fake._changed:
             await self.fake._changed.wait_for(lambda: predicate(self))
 
@@ -224,8 +225,7 @@ class FakeSlack:
     def api_base(self) -> str:
         return f"{self.base_url}/api/"
 
-    def add_channel(self, channel_id: str, name: str, *, private: bool = False,
-                    bot_member: bool = True) -> Channel:
+    def add_channel(self, channel_id: str, name: str, *, private: bool = False, bot_member: bool = True) -> Channel:
         channel = Channel(channel_id, name, private, bot_member)
         self.channels[channel_id] = channel
         return channel
@@ -252,8 +252,7 @@ class FakeSlack:
 
     async def wait_connected(self, connections: int = 1, timeout: float = 20.0) -> None:
         """Until `connections` websockets were ever opened and one is open now."""
-        await self.wait_until(
-            lambda: self.connections >= connections and bool(self._live_sockets()), timeout)
+        await self.wait_until(lambda: self.connections >= connections and bool(self._live_sockets()), timeout)
 
     async def drop_sockets(self, *, code: int = 1001, abrupt: bool = False) -> None:
         """Close every Socket Mode connection, as Slack does when a server goes away, or
@@ -270,8 +269,7 @@ class FakeSlack:
     async def send_disconnect(self, reason: str = "refresh_requested") -> None:
         """Slack's polite "reconnect elsewhere" message, sent before it closes a socket."""
         for ws in self._live_sockets():
-            await ws.send_json({"type": "disconnect", "reason": reason,
-                                "debug_info": {"host": "fake-slack"}})
+            await ws.send_json({"type": "disconnect", "reason": reason, "debug_info": {"host": "fake-slack"}})
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
         ws = web.WebSocketResponse(autoping=True)
@@ -279,9 +277,14 @@ class FakeSlack:
         self.sockets.append(ws)
         self._socket_requests[ws] = request
         self.connections += 1
-        await ws.send_json({"type": "hello", "num_connections": len(self._live_sockets()),
-                            "debug_info": {"host": "fake-slack"},
-                            "connection_info": {"app_id": APP_ID}})
+        await ws.send_json(
+            {
+                "type": "hello",
+                "num_connections": len(self._live_sockets()),
+                "debug_info": {"host": "fake-slack"},
+                "connection_info": {"app_id": APP_ID},
+            }
+        )
         await self._notify()
         async for message in ws:
             if message.type == WSMsgType.TEXT:
@@ -308,31 +311,46 @@ class FakeSlack:
     def _response_url(self, log_key: str) -> str:
         return f"{self.base_url}/respond/{log_key}"
 
-    def slash_command(self, command: str, text: str = "", *, user_id: str = "U0LISTENER",
-                      channel_id: str = PUBLIC_CHANNEL) -> tuple[dict[str, Any], str]:
+    def slash_command(
+        self, command: str, text: str = "", *, user_id: str = "U0LISTENER", channel_id: str = PUBLIC_CHANNEL
+    ) -> tuple[dict[str, Any], str]:
         """A slash_commands payload as Slack sends it (form fields, all strings)."""
         key = f"cmd-{next(self._ids)}-{secrets.token_hex(4)}"
         channel = self.channels.get(channel_id)
         payload = {
-            "token": "verification-token-unused", "team_id": TEAM_ID, "team_domain": "fake",
-            "channel_id": channel_id, "channel_name": channel.name if channel else "unknown",
-            "user_id": user_id, "user_name": f"user-{user_id.lower()}", "command": command,
-            "text": text, "api_app_id": APP_ID, "is_enterprise_install": "false",
-            "response_url": self._response_url(key), "trigger_id": f"trigger-{key}",
+            "token": "verification-token-unused",
+            "team_id": TEAM_ID,
+            "team_domain": "fake",
+            "channel_id": channel_id,
+            "channel_name": channel.name if channel else "unknown",
+            "user_id": user_id,
+            "user_name": f"user-{user_id.lower()}",
+            "command": command,
+            "text": text,
+            "api_app_id": APP_ID,
+            "is_enterprise_install": "false",
+            "response_url": self._response_url(key),
+            "trigger_id": f"trigger-{key}",
         }
         return payload, key
 
-    async def send_command(self, command: str, text: str = "", *, user_id: str = "U0LISTENER",
-                           channel_id: str = PUBLIC_CHANNEL) -> RequestLog:
+    async def send_command(
+        self, command: str, text: str = "", *, user_id: str = "U0LISTENER", channel_id: str = PUBLIC_CHANNEL
+    ) -> RequestLog:
         payload, key = self.slash_command(command, text, user_id=user_id, channel_id=channel_id)
-        envelope = {"envelope_id": f"env-{key}", "type": "slash_commands",
-                    "accepts_response_payload": True, "payload": payload}
+        envelope = {
+            "envelope_id": f"env-{key}",
+            "type": "slash_commands",
+            "accepts_response_payload": True,
+            "payload": payload,
+        }
         log = RequestLog(self, envelope, user_id, channel_id)
         self._by_response_url[key] = log
         return await self._dispatch(log)
 
-    async def click(self, message: Message, action_id: str, *, user_id: str = "U0LISTENER",
-                    value: str | None = None) -> RequestLog:
+    async def click(
+        self, message: Message, action_id: str, *, user_id: str = "U0LISTENER", value: str | None = None
+    ) -> RequestLog:
         """A block_actions click on a button of `message` (or a forged one: `value`)."""
         button = next((b for b in message.buttons() if b["action_id"] == action_id), None)
         if button is None and value is None:
@@ -342,44 +360,68 @@ class FakeSlack:
         payload = {
             "type": "block_actions",
             "user": {"id": user_id, "username": f"user-{user_id.lower()}", "team_id": TEAM_ID},
-            "api_app_id": APP_ID, "token": "verification-token-unused",
-            "container": {"type": "message", "message_ts": message.ts,
-                          "channel_id": channel.id, "is_ephemeral": False},
+            "api_app_id": APP_ID,
+            "token": "verification-token-unused",
+            "container": {"type": "message", "message_ts": message.ts, "channel_id": channel.id, "is_ephemeral": False},
             "trigger_id": f"trigger-{key}",
             "team": {"id": TEAM_ID, "domain": "fake"},
-            "enterprise": None, "is_enterprise_install": False,
+            "enterprise": None,
+            "is_enterprise_install": False,
             "channel": {"id": channel.id, "name": channel.name},
-            "message": {"type": "message", "ts": message.ts, "text": message.text,
-                        "blocks": message.blocks, "user": BOT_USER_ID, "bot_id": "B0ALBUMGAN"},
+            "message": {
+                "type": "message",
+                "ts": message.ts,
+                "text": message.text,
+                "blocks": message.blocks,
+                "user": BOT_USER_ID,
+                "bot_id": "B0ALBUMGAN",
+            },
             "state": {"values": {}},
             "response_url": self._response_url(key),
-            "actions": [{
-                "action_id": action_id, "block_id": "buttons", "type": "button",
-                "text": {"type": "plain_text", "text": (button or {}).get("text", {}).get("text", "?")},
-                "value": value if value is not None else button["value"],  # type: ignore[index]
-                "action_ts": f"{time.time():.6f}",
-            }],
+            "actions": [
+                {
+                    "action_id": action_id,
+                    "block_id": "buttons",
+                    "type": "button",
+                    "text": {"type": "plain_text", "text": (button or {}).get("text", {}).get("text", "?")},
+                    "value": value if value is not None else button["value"],  # type: ignore[index]
+                    "action_ts": f"{time.time():.6f}",
+                }
+            ],
         }
-        envelope = {"envelope_id": f"env-{key}", "type": "interactive",
-                    "accepts_response_payload": False, "payload": payload}
+        envelope = {
+            "envelope_id": f"env-{key}",
+            "type": "interactive",
+            "accepts_response_payload": False,
+            "payload": payload,
+        }
         log = RequestLog(self, envelope, user_id, channel.id)
         self._by_response_url[key] = log
         return await self._dispatch(log)
 
     # --- HTTP mode (Slack calling the app's Request URL) ---------------------------------
 
-    def signed_headers(self, body: str, *, secret: str | None = None,
-                       timestamp: int | None = None) -> dict[str, str]:
+    def signed_headers(self, body: str, *, secret: str | None = None, timestamp: int | None = None) -> dict[str, str]:
         """Slack's request signature: v0=HMAC-SHA256(secret, "v0:{ts}:{body}")."""
         ts = str(int(time.time()) if timestamp is None else timestamp)
         key = (self.signing_secret if secret is None else secret).encode()
         digest = hmac.new(key, f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
-        return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}",
-                "Content-Type": "application/x-www-form-urlencoded"}
+        return {
+            "X-Slack-Request-Timestamp": ts,
+            "X-Slack-Signature": f"v0={digest}",
+            "Content-Type": "application/x-www-form-urlencoded",
+        }
 
-    async def post_command(self, url: str, command: str, text: str = "", *,
-                           secret: str | None = None, user_id: str = "U0LISTENER",
-                           channel_id: str = PUBLIC_CHANNEL) -> tuple[int, str, RequestLog]:
+    async def post_command(
+        self,
+        url: str,
+        command: str,
+        text: str = "",
+        *,
+        secret: str | None = None,
+        user_id: str = "U0LISTENER",
+        channel_id: str = PUBLIC_CHANNEL,
+    ) -> tuple[int, str, RequestLog]:
         """POST a signed slash command to the app's Request URL: (status, body, log)."""
         payload, key = self.slash_command(command, text, user_id=user_id, channel_id=channel_id)
         log = RequestLog(self, {"envelope_id": key, "payload": payload}, user_id, channel_id)
@@ -387,8 +429,10 @@ class FakeSlack:
         self.requests.append(log)
         body = urllib.parse.urlencode(payload)
         log.dispatched_at = time.perf_counter()
-        async with aiohttp.ClientSession() as session, session.post(
-                url, data=body.encode(), headers=self.signed_headers(body, secret=secret)) as resp:
+        async with (
+            aiohttp.ClientSession() as session,
+            session.post(url, data=body.encode(), headers=self.signed_headers(body, secret=secret)) as resp,
+        ):
             text_body = await resp.text()
             if resp.status == 200:
                 log.ack = json.loads(text_body) if text_body.startswith("{") else {"text": text_body}
@@ -402,8 +446,7 @@ class FakeSlack:
         if log is None:
             return web.Response(status=404, text="expired_url")
         body = await request.json()
-        log.responses.append(Message("response", log.channel_id, body.get("text", ""),
-                                     body.get("blocks") or [], body))
+        log.responses.append(Message("response", log.channel_id, body.get("text", ""), body.get("blocks") or [], body))
         await self._notify()
         return web.Response(text="ok")
 
@@ -419,10 +462,8 @@ class FakeSlack:
         return args
 
     @staticmethod
-    def _json(body: dict[str, Any], status: int = 200,
-              headers: dict[str, str] | None = None) -> web.Response:
-        return web.Response(text=json.dumps(body), status=status, headers=headers,
-                            content_type="application/json")
+    def _json(body: dict[str, Any], status: int = 200, headers: dict[str, str] | None = None) -> web.Response:
+        return web.Response(text=json.dumps(body), status=status, headers=headers, content_type="application/json")
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -431,8 +472,7 @@ class FakeSlack:
         await self._notify()
         pending = self.rate_limits.get(method)
         if pending:
-            return self._json({"ok": False, "error": "ratelimited"}, 429,
-                              {"Retry-After": str(pending.pop(0))})
+            return self._json({"ok": False, "error": "ratelimited"}, 429, {"Retry-After": str(pending.pop(0))})
         wanted = self.app_token if method == "apps.connections.open" else self.bot_token
         if request.headers.get("Authorization") != f"Bearer {wanted}":
             return self._json({"ok": False, "error": "invalid_auth"})
@@ -444,9 +484,16 @@ class FakeSlack:
         return self._json(body)
 
     async def _m_auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
-        return {"ok": True, "url": "https://fake.slack.com/", "team": "Fake Team",
-                "user": "albumgan", "team_id": TEAM_ID, "user_id": BOT_USER_ID,
-                "bot_id": "B0ALBUMGAN", "is_enterprise_install": False}
+        return {
+            "ok": True,
+            "url": "https://fake.slack.com/",
+            "team": "Fake Team",
+            "user": "albumgan",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": "B0ALBUMGAN",
+            "is_enterprise_install": False,
+        }
 
     async def _m_apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
         return {"ok": True, "url": f"ws://127.0.0.1:{self.port}/link/?ticket={next(self._ids)}"}
@@ -483,8 +530,14 @@ class FakeSlack:
             pending = self._pending_files.get(f.get("id", ""))
             if pending is None or pending["data"] is None:
                 return {"ok": False, "error": "file_not_found"}
-            uploaded.append({"id": f["id"], "title": f.get("title") or pending["filename"],
-                             "filename": pending["filename"], "data": pending["data"]})
+            uploaded.append(
+                {
+                    "id": f["id"],
+                    "title": f.get("title") or pending["filename"],
+                    "filename": pending["filename"],
+                    "data": pending["data"],
+                }
+            )
         if channel_id:
             error = self._membership_error(channel_id)
             if error:
@@ -518,16 +571,18 @@ class FakeSlack:
         self.messages.append(message)
         for log in self._logs_for(channel_id, message.all_text):
             log.messages.append(message)
-        return {"ok": True, "channel": channel_id, "ts": ts,
-                "message": {"type": "message", "text": message.text, "blocks": blocks,
-                            "user": BOT_USER_ID, "ts": ts}}
+        return {
+            "ok": True,
+            "channel": channel_id,
+            "ts": ts,
+            "message": {"type": "message", "text": message.text, "blocks": blocks, "user": BOT_USER_ID, "ts": ts},
+        }
 
     async def _m_chat_postEphemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel_id, user_id = args.get("channel", ""), args.get("user", "")
         if channel_id not in self.channels:
             return {"ok": False, "error": "channel_not_found"}
-        message = Message("ephemeral", channel_id, args.get("text", ""),
-                          _blocks(args.get("blocks")), args)
+        message = Message("ephemeral", channel_id, args.get("text", ""), _blocks(args.get("blocks")), args)
         self.messages.append(message)
         for log in self._logs_for(channel_id, "", user_id=user_id):
             log.messages.append(message)
@@ -541,8 +596,10 @@ class FakeSlack:
             return {"ok": False, "error": "method_not_supported_for_channel_type"}
         already = channel.bot_member
         channel.bot_member = True
-        body: dict[str, Any] = {"ok": True, "channel": {"id": channel.id, "name": channel.name,
-                                                        "is_channel": True, "is_member": True}}
+        body: dict[str, Any] = {
+            "ok": True,
+            "channel": {"id": channel.id, "name": channel.name, "is_channel": True, "is_member": True},
+        }
         if already:
             body["warning"] = "already_in_channel"
         return body

@@ -26,9 +26,45 @@ from PIL import Image, ImageDraw, ImageFont
 from tests.fakes.loopback import LoopbackServer, json_response
 
 ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-ADJECTIVES = ["Blue", "Silent", "Golden", "Electric", "Velvet", "Broken", "Neon", "Paper", "Hollow", "Wild", "Crimson", "Distant"]
-NOUNS = ["Horizon", "Garden", "Machine", "River", "Echo", "Summer", "Signal", "Harbour", "Mirror", "Atlas", "Static", "Orchard"]
-FEATURES = ("danceability", "acousticness", "energy", "instrumentalness", "liveness", "loudness", "speechiness", "tempo", "valence")
+ADJECTIVES = [
+    "Blue",
+    "Silent",
+    "Golden",
+    "Electric",
+    "Velvet",
+    "Broken",
+    "Neon",
+    "Paper",
+    "Hollow",
+    "Wild",
+    "Crimson",
+    "Distant",
+]
+NOUNS = [
+    "Horizon",
+    "Garden",
+    "Machine",
+    "River",
+    "Echo",
+    "Summer",
+    "Signal",
+    "Harbour",
+    "Mirror",
+    "Atlas",
+    "Static",
+    "Orchard",
+]
+FEATURES = (
+    "danceability",
+    "acousticness",
+    "energy",
+    "instrumentalness",
+    "liveness",
+    "loudness",
+    "speechiness",
+    "tempo",
+    "valence",
+)
 # Odd covers, by album index, when make_catalog(odd_covers=True): what the cleaner must cope with.
 ODD_COVERS = {1: "truncated", 2: "cmyk", 3: "palette", 4: "gray", 5: "nonsquare", 6: "duplicate", 7: "near-duplicate"}
 SIZES = (640, 300, 64)
@@ -92,13 +128,22 @@ class Catalog:
         return list(self.albums.values())
 
 
-def make_catalog(n_albums: int = 10, tracks_per_album: int = 10, seed: int = 0, *, odd_covers: bool = False, n_artists: int | None = None) -> Catalog:
+def make_catalog(
+    n_albums: int = 10,
+    tracks_per_album: int = 10,
+    seed: int = 0,
+    *,
+    odd_covers: bool = False,
+    n_artists: int | None = None,
+) -> Catalog:
     """A deterministic catalogue: artists, albums with generated covers, tracks with features.
     Every 7th track has no Spotify audio features (null entry); every 5th is unknown to ReccoBeats."""
     rng = random.Random(seed)
     catalog = Catalog()
     n_artists = n_artists or max(1, n_albums // 3)
-    artists = [FakeArtist(base62_id(rng), f"The {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}s") for _ in range(n_artists)]
+    artists = [
+        FakeArtist(base62_id(rng), f"The {rng.choice(ADJECTIVES)} {rng.choice(NOUNS)}s") for _ in range(n_artists)
+    ]
     catalog.artists = {a.id: a for a in artists}
     count = 0
     for a in range(n_albums):
@@ -173,7 +218,9 @@ def render_cover(seed: int, size: int = 640) -> Image.Image:
 def cover_bytes(album: FakeAlbum, size: int) -> tuple[bytes, str]:
     """The encoded cover of an album at one of SIZES, and its content type."""
     kind = album.cover_kind
-    seed = album.cover_seed - (album.cover_seed % 100_003) if kind in ("duplicate", "near-duplicate") else album.cover_seed
+    seed = (
+        album.cover_seed - (album.cover_seed % 100_003) if kind in ("duplicate", "near-duplicate") else album.cover_seed
+    )
     image = render_cover(seed, size)
     out = io.BytesIO()
     if kind == "cmyk":
@@ -235,7 +282,11 @@ class FakeSpotify(LoopbackServer):
         if not path.startswith("/v1/"):
             return json_response(self.error_body(404), 404)
         if request.headers.get("Authorization") != f"Bearer {self._token}":
-            return json_response({"error": {"status": 401, "message": "Invalid access token"}}, 401, {"www-authenticate": 'Bearer realm="spotify", error="invalid_token"'})
+            return json_response(
+                {"error": {"status": 401, "message": "Invalid access token"}},
+                401,
+                {"www-authenticate": 'Bearer realm="spotify", error="invalid_token"'},
+            )
         for pattern, handler in self._routes():
             match = re.fullmatch(pattern, path)
             if match:
@@ -331,7 +382,13 @@ class FakeSpotify(LoopbackServer):
     def _full_album(self, request: web.Request, album: FakeAlbum) -> dict:
         out = {
             **self._simple_album(album),
-            "tracks": self._page(request, f"/v1/albums/{album.id}/tracks", [self._simple_track(self.catalog.tracks[t]) for t in album.track_ids], 0, 50),
+            "tracks": self._page(
+                request,
+                f"/v1/albums/{album.id}/tracks",
+                [self._simple_track(self.catalog.tracks[t]) for t in album.track_ids],
+                0,
+                50,
+            ),
             "copyrights": [{"text": f"(C) {album.release_date[:4]} Fake Records", "type": "C"}],
             "external_ids": {"upc": "000000000000"},
             "genres": [],
@@ -340,7 +397,9 @@ class FakeSpotify(LoopbackServer):
             out["popularity"] = album.popularity
         return out
 
-    def _page(self, request: web.Request, path: str, items: list, offset: int, limit: int, extra: dict | None = None) -> dict:
+    def _page(
+        self, request: web.Request, path: str, items: list, offset: int, limit: int, extra: dict | None = None
+    ) -> dict:
         limit = min(limit, self.page_cap)
         chunk = items[offset : offset + limit]
 
@@ -382,7 +441,9 @@ class FakeSpotify(LoopbackServer):
         ids = self._ids(request, 50)
         if isinstance(ids, web.Response):
             return ids
-        return json_response({"tracks": [self._full_track(self.catalog.tracks[i]) if i in self.catalog.tracks else None for i in ids]})
+        return json_response(
+            {"tracks": [self._full_track(self.catalog.tracks[i]) if i in self.catalog.tracks else None for i in ids]}
+        )
 
     def _album(self, request, id):
         album = self.catalog.albums.get(id)
@@ -394,7 +455,13 @@ class FakeSpotify(LoopbackServer):
         ids = self._ids(request, 20)
         if isinstance(ids, web.Response):
             return ids
-        return json_response({"albums": [self._full_album(request, self.catalog.albums[i]) if i in self.catalog.albums else None for i in ids]})
+        return json_response(
+            {
+                "albums": [
+                    self._full_album(request, self.catalog.albums[i]) if i in self.catalog.albums else None for i in ids
+                ]
+            }
+        )
 
     def _album_tracks(self, request, id):
         album = self.catalog.albums.get(id)
@@ -439,26 +506,42 @@ class FakeSpotify(LoopbackServer):
         if playlist is None:
             return self._bad_id(id) or self._not_found()
         offset, limit = int(request.query.get("offset", 0)), int(request.query.get("limit", 100))
-        return json_response(self._page(request, f"/v1/playlists/{id}/items", self._playlist_entries(playlist), offset, limit))
+        return json_response(
+            self._page(request, f"/v1/playlists/{id}/items", self._playlist_entries(playlist), offset, limit)
+        )
 
     def _search(self, request):
         query = request.query.get("q", "").lower().strip()
         kinds = [k for k in request.query.get("type", "track").split(",") if k]
         limit, offset = int(request.query.get("limit", 5)), int(request.query.get("offset", 0))
         if not query or not 1 <= limit <= 10 or offset > 1000:
-            return json_response({"error": {"status": 400, "message": "Invalid limit" if query else "No search query"}}, 400)
+            return json_response(
+                {"error": {"status": 400, "message": "Invalid limit" if query else "No search query"}}, 400
+            )
         words = query.split()
         result = {}
         for kind in kinds:
             if kind == "album":
-                items = [self._simple_album(a) for a in self.catalog.albums.values() if _matches(words, a.name, *[self.catalog.artists[x].name for x in a.artist_ids])]
+                items = [
+                    self._simple_album(a)
+                    for a in self.catalog.albums.values()
+                    if _matches(words, a.name, *[self.catalog.artists[x].name for x in a.artist_ids])
+                ]
             elif kind == "track":
-                items = [self._full_track(t) for t in self.catalog.tracks.values() if _matches(words, t.name, self.catalog.albums[t.album_id].name)]
+                items = [
+                    self._full_track(t)
+                    for t in self.catalog.tracks.values()
+                    if _matches(words, t.name, self.catalog.albums[t.album_id].name)
+                ]
             elif kind == "artist":
-                items = [self._ref("artist", a.id, a.name) for a in self.catalog.artists.values() if _matches(words, a.name)]
+                items = [
+                    self._ref("artist", a.id, a.name) for a in self.catalog.artists.values() if _matches(words, a.name)
+                ]
             else:
                 return json_response({"error": {"status": 400, "message": "Bad search type field"}}, 400)
-            result[kind + "s"] = self._page(request, "/v1/search", items, offset, limit, {"q": request.query["q"], "type": kind})
+            result[kind + "s"] = self._page(
+                request, "/v1/search", items, offset, limit, {"q": request.query["q"], "type": kind}
+            )
         return json_response(result)
 
     def _features_obj(self, track: FakeTrack) -> dict | None:
@@ -483,7 +566,13 @@ class FakeSpotify(LoopbackServer):
         ids = self._ids(request, 100)
         if isinstance(ids, web.Response):
             return ids
-        return json_response({"audio_features": [self._features_obj(self.catalog.tracks[i]) if i in self.catalog.tracks else None for i in ids]})
+        return json_response(
+            {
+                "audio_features": [
+                    self._features_obj(self.catalog.tracks[i]) if i in self.catalog.tracks else None for i in ids
+                ]
+            }
+        )
 
     def _audio_features(self, request, id):
         if self.audio_features_forbidden:

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.config import SlackConfig
-from bot.slack_app import SlackFrontend
+from albumgan.bot.config import SlackConfig
+from albumgan.bot.slack_app import SlackFrontend
 from tests.fakes.slack import FakeSlack
 
 
@@ -35,8 +35,13 @@ async def start_slack(fake_slack: FakeSlack) -> AsyncIterator[FrontendStarter]:
             settings = {"http_host": "127.0.0.1", "http_port": 0, **settings}
         config = SlackConfig(api_base=fake_slack.api_base, **settings)
         frontend = SlackFrontend(
-            service, config, bot_token=fake_slack.bot_token, app_token=fake_slack.app_token,
-            signing_secret=fake_slack.signing_secret, ping_interval_s=ping_interval_s)
+            service,
+            config,
+            bot_token=fake_slack.bot_token,
+            app_token=fake_slack.app_token,
+            signing_secret=fake_slack.signing_secret,
+            ping_interval_s=ping_interval_s,
+        )
         running.append(frontend)
         before = fake_slack.connections
         await frontend.start()

@@ -8,8 +8,8 @@ import logging
 
 import pytest
 
-from bot.slack_app import unwrap_links
-from bot.types import ServiceUnavailable, UserError
+from albumgan.bot.slack_app import unwrap_links
+from albumgan.bot.types import ServiceUnavailable, UserError
 from tests.fakes.slack import PUBLIC_CHANNEL, TEAM_ID
 from tests.stub_service import StubService, decoded
 
@@ -30,15 +30,16 @@ async def test_slash_command_is_acked_then_a_png_upload_and_a_block_message(fake
     assert upload.at < result.at  # the cover first, then what it was made from
     assert "*Seed*\n7" in result.all_text and "stub v1" in result.all_text
     assert [(b["action_id"], b["value"]) for b in result.buttons()] == [
-        ("albumgan:reroll", "101"), ("albumgan:variations", "101")]
+        ("albumgan:reroll", "101"),
+        ("albumgan:variations", "101"),
+    ]
     (call,) = service.calls
     assert call[0] == "random" and call[1] == 7
     assert call[2].platform == "slack" and call[2].user_id == "U0ALICE"
     assert (call[2].channel_id, call[2].guild_id) == (PUBLIC_CHANNEL, TEAM_ID)
     # files_upload_v2's three steps, then the message
     methods = [c.method for c in fake_slack.calls if c.method != "auth.test"]
-    assert methods[-3:] == ["files.getUploadURLExternal", "files.completeUploadExternal",
-                            "chat.postMessage"]
+    assert methods[-3:] == ["files.getUploadURLExternal", "files.completeUploadExternal", "chat.postMessage"]
 
 
 async def test_cover_uploads_the_features_card_and_names_what_was_used(fake_slack, start_slack):
@@ -83,11 +84,14 @@ async def test_a_queued_request_hears_its_position(fake_slack, start_slack):
     assert [r.text for r in log.responses] == ["⏳ You're #3 in line; your cover is coming."]
 
 
-@pytest.mark.parametrize(("error", "expected"), [
-    (UserError("That's a playlist link"), "That's a playlist link"),
-    (ServiceUnavailable("Spotify isn't answering"), "Spotify isn't answering"),
-    (RuntimeError("boom"), "Something broke on our side (incident "),
-])
+@pytest.mark.parametrize(
+    ("error", "expected"),
+    [
+        (UserError("That's a playlist link"), "That's a playlist link"),
+        (ServiceUnavailable("Spotify isn't answering"), "Spotify isn't answering"),
+        (RuntimeError("boom"), "Something broke on our side (incident "),
+    ],
+)
 async def test_failures_become_private_messages(fake_slack, start_slack, caplog, error, expected):
     service = StubService()
     service.fail_with = error
@@ -180,16 +184,27 @@ async def test_drain_finishes_in_flight_covers_and_refuses_new_ones(fake_slack, 
     service.gate.set()
     await draining
     assert (in_flight.final is not None) and in_flight.final.buttons()
-    assert service.closed and len(service.calls) == 1
+    # The frontend borrows the service: its owner (serve.serve) closes it, not the frontend.
+    assert not service.closed and len(service.calls) == 1
 
 
 def _button_message():
     """A message with the bot's buttons, as one posted before a restart."""
     from tests.fakes.slack import Message
 
-    blocks = [{"type": "actions", "elements": [
-        {"type": "button", "action_id": "albumgan:reroll", "value": "5",
-         "text": {"type": "plain_text", "text": "Reroll"}}]}]
+    blocks = [
+        {
+            "type": "actions",
+            "elements": [
+                {
+                    "type": "button",
+                    "action_id": "albumgan:reroll",
+                    "value": "5",
+                    "text": {"type": "plain_text", "text": "Reroll"},
+                }
+            ],
+        }
+    ]
     return Message("message", PUBLIC_CHANNEL, "", blocks, {}, ts="1.000001")
 
 

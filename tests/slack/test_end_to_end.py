@@ -8,11 +8,10 @@ import io
 import pytest
 from PIL import Image
 
-from bot.service import CoverService
-from bot.types import Requester
+from albumgan.bot.types import Requester
 from tests.discord.test_end_to_end import HOSTILE, album_link, track_link
 from tests.fakes.slack import PUBLIC_CHANNEL, TEAM_ID
-from tests.service_fixtures import SPOTIFY_SECRETS, make_config
+from tests.service_fixtures import make_config
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -20,10 +19,6 @@ pytestmark = pytest.mark.timeout(60)
 @pytest.fixture
 def real_config(tmp_path, tiny_models, fake_spotify, fake_recco):
     return make_config(tmp_path, tiny_models, spotify=fake_spotify, recco=fake_recco)
-
-
-def new_service(config) -> CoverService:
-    return CoverService.from_config(config, secrets=SPOTIFY_SECRETS)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -38,9 +33,9 @@ def generation_of(message) -> int:
 
 
 async def test_cover_buttons_and_a_restart_through_the_real_service(
-    fake_slack, start_slack, real_config, catalog
+    open_service, fake_slack, start_slack, real_config, catalog
 ):
-    service = new_service(real_config)
+    service = await open_service(real_config)
     frontend = await start_slack(service)
     track = next(iter(catalog.tracks.values()))
     log = await fake_slack.send_command("/cover", f"<{track_link(catalog)}>", user_id="U0ALICE")
@@ -52,16 +47,21 @@ async def test_cover_buttons_and_a_restart_through_the_real_service(
     generation = generation_of(first)
     stored = await service.db.get_generation(generation)
     assert (stored.platform, stored.user_id, stored.channel_id, stored.guild_id) == (
-        "slack", "U0ALICE", PUBLIC_CHANNEL, TEAM_ID)
+        "slack",
+        "U0ALICE",
+        PUBLIC_CHANNEL,
+        TEAM_ID,
+    )
 
     images = {log.upload().file("cover.png")}
     click = await fake_slack.click(first, "albumgan:reroll")
     assert track.name in (await click.wait_final()).all_text
     images.add(click.upload().file("cover.png"))
 
-    await frontend.close()  # closes the service and its database too
+    await frontend.close()
+    await service.close()
     # A new process: new app, new service, same database; the old message's button works.
-    await start_slack(new_service(real_config))
+    await start_slack(await open_service(real_config))
     click = await fake_slack.click(first, "albumgan:variations")
     answer = await click.wait_final()
     assert answer.buttons() and generation_of(answer) > generation
@@ -69,11 +69,11 @@ async def test_cover_buttons_and_a_restart_through_the_real_service(
     assert len(images) == 3  # a new seed, and a nudged latent: three different covers
 
 
-async def test_a_cover_made_on_discord_is_rerolled_from_slack(fake_slack, start_slack, real_config):
-    service = new_service(real_config)
+async def test_a_cover_made_on_discord_is_rerolled_from_slack(open_service, fake_slack, start_slack, real_config):
+    service = await open_service(real_config)
     await start_slack(service)
     made = await service.random(Requester(platform="discord", user_id="42", guild_id="7"), seed=3)
-    forged = (await (await fake_slack.send_command("/random", "1")).wait_final())
+    forged = await (await fake_slack.send_command("/random", "1")).wait_final()
     click = await fake_slack.click(forged, "albumgan:reroll", value=str(made.generation_id))
     answer = await click.wait_final()
     assert answer.buttons() and "Random cover" in answer.all_text
@@ -81,17 +81,17 @@ async def test_a_cover_made_on_discord_is_rerolled_from_slack(fake_slack, start_
     assert child.parent_id == made.generation_id and child.platform == "slack"
 
 
-async def test_album_cover_averages_its_tracks(fake_slack, start_slack, real_config, catalog):
-    await start_slack(new_service(real_config))
+async def test_album_cover_averages_its_tracks(open_service, fake_slack, start_slack, real_config, catalog):
+    await start_slack(await open_service(real_config))
     log = await fake_slack.send_command("/album", album_link(catalog, 1))
     final = await log.wait_final()
     assert catalog.album_list[1].name in final.all_text and "tracks" in final.all_text
 
 
 async def test_hostile_inputs_get_the_right_private_message(
-    fake_slack, start_slack, real_config, catalog
+    open_service, fake_slack, start_slack, real_config, catalog
 ):
-    await start_slack(new_service(real_config))
+    await start_slack(await open_service(real_config))
     for i, (command, text, expected) in enumerate(HOSTILE):
         text = {"ALBUM": album_link(catalog), "TRACK": track_link(catalog)}.get(text, text)
         log = await fake_slack.send_command(f"/{command}", text, user_id=f"U0HOSTILE{i}")
@@ -101,8 +101,8 @@ async def test_hostile_inputs_get_the_right_private_message(
         assert len(answer.text) < 400 and "incident" not in answer.text
 
 
-async def test_a_button_for_a_cover_this_bot_never_made(fake_slack, start_slack, real_config):
-    await start_slack(new_service(real_config))
+async def test_a_button_for_a_cover_this_bot_never_made(open_service, fake_slack, start_slack, real_config):
+    await start_slack(await open_service(real_config))
     first = await (await fake_slack.send_command("/random", "3")).wait_final()
     click = await fake_slack.click(first, "albumgan:reroll", value="987654321")
     answer = await click.wait_final()
@@ -110,9 +110,9 @@ async def test_a_button_for_a_cover_this_bot_never_made(fake_slack, start_slack,
 
 
 async def test_spotify_outage_is_explained_and_random_keeps_working(
-    fake_slack, start_slack, real_config, catalog, fake_spotify
+    open_service, fake_slack, start_slack, real_config, catalog, fake_spotify
 ):
-    await start_slack(new_service(real_config))
+    await start_slack(await open_service(real_config))
     fake_spotify.inject(r"^GET /v1/", 503, times=None)
     outage = await (await fake_slack.send_command("/cover", track_link(catalog, 2))).wait_final()
     assert outage.ephemeral and "Spotify isn't answering" in outage.text
@@ -120,8 +120,8 @@ async def test_spotify_outage_is_explained_and_random_keeps_working(
     assert "*Seed*\n11" in final.all_text
 
 
-async def test_out_of_range_seed_and_about(fake_slack, start_slack, real_config):
-    await start_slack(new_service(real_config))
+async def test_out_of_range_seed_and_about(open_service, fake_slack, start_slack, real_config):
+    await start_slack(await open_service(real_config))
     answer = await (await fake_slack.send_command("/random", str(2**32))).wait_final()
     assert answer.ephemeral and "seed" in answer.text.lower() and "incident" not in answer.text
     about = await (await fake_slack.send_command("/about")).wait_acked()

@@ -10,10 +10,10 @@ import signal
 
 import pytest
 
-from bot import cli
-from bot.config import BotConfig, ConfigError, Secrets, SlackConfig, config_from_dict
-from bot.serve import serve
-from bot.slack_app import SlackFrontend
+from albumgan.bot import cli
+from albumgan.bot.config import BotConfig, ConfigError, Secrets, SlackConfig, config_from_dict
+from albumgan.bot.serve import serve
+from albumgan.bot.slack_app import SlackFrontend
 from tests.fakes.discord import FakeDiscord
 from tests.log_events import LogWatcher
 from tests.stub_service import StubService
@@ -49,11 +49,11 @@ class CountingService(StubService):
 
 
 async def test_serve_slack_drains_on_sigterm(fake_slack, request, caplog):
-    caplog.set_level(logging.INFO, logger="bot.serve")
+    caplog.set_level(logging.INFO, logger="albumgan.bot.serve")
     shutting_down = asyncio.Event()
     watcher = LogWatcher("shutting down", shutting_down)
-    logging.getLogger("bot.serve").addHandler(watcher)
-    request.addfinalizer(lambda: logging.getLogger("bot.serve").removeHandler(watcher))
+    logging.getLogger("albumgan.bot.serve").addHandler(watcher)
+    request.addfinalizer(lambda: logging.getLogger("albumgan.bot.serve").removeHandler(watcher))
     service = CountingService()
     service.gate = asyncio.Event()
     config = BotConfig(slack=SlackConfig(api_base=fake_slack.api_base))
@@ -79,15 +79,16 @@ async def test_one_process_serves_discord_and_slack_on_one_service(fake_slack):
     config = BotConfig(slack=SlackConfig(api_base=fake_slack.api_base))
     async with FakeDiscord() as fake_discord:
         with fake_discord.patched():
-            secrets = Secrets(discord_token=fake_discord.token, slack_bot_token=fake_slack.bot_token,
-                              slack_app_token=fake_slack.app_token)
-            running = asyncio.create_task(
-                serve(config, service, discord=True, slack=True, secrets=secrets))
+            secrets = Secrets(
+                discord_token=fake_discord.token,
+                slack_bot_token=fake_slack.bot_token,
+                slack_app_token=fake_slack.app_token,
+            )
+            running = asyncio.create_task(serve(config, service, discord=True, slack=True, secrets=secrets))
             await fake_slack.wait_connected()
             await fake_discord.wait_identified()
             from_slack = await (await fake_slack.send_command("/random", "1")).wait_final()
-            discord_log = await fake_discord.send_interaction(
-                fake_discord.slash_command("random", {"seed": 2}))
+            discord_log = await fake_discord.send_interaction(fake_discord.slash_command("random", {"seed": 2}))
             from_discord = await discord_log.wait_final()
             os.kill(os.getpid(), signal.SIGTERM)
             await asyncio.wait_for(running, 20)
@@ -101,8 +102,7 @@ async def test_serve_names_the_missing_slack_secrets():
         await serve(BotConfig(), StubService(), discord=False, slack=True, secrets=Secrets())
     http = BotConfig(slack=SlackConfig(mode="http"))
     with pytest.raises(SystemExit, match="^SLACK_SIGNING_SECRET not set"):
-        await serve(http, StubService(), discord=False, slack=True,
-                    secrets=Secrets(slack_bot_token="xoxb-1"))
+        await serve(http, StubService(), discord=False, slack=True, secrets=Secrets(slack_bot_token="xoxb-1"))
 
 
 def test_cli_serve_slack_without_tokens_says_what_to_set(capsys, tmp_path):
@@ -115,13 +115,16 @@ def test_cli_serve_slack_without_tokens_says_what_to_set(capsys, tmp_path):
     assert "SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET not set" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize(("slack", "message"), [
-    ({"mode": "websocket"}, 'slack.mode must be "socket" or "http"'),
-    ({"commands": {"cover": "/cover"}}, "no slash"),
-    ({"http_port": 70000}, "slack.http_port"),
-    ({"tokn": "x"}, "unknown key 'tokn' in [slack]"),
-    ({"max_retry_after_s": "10"}, "slack.max_retry_after_s must be a number"),
-])
+@pytest.mark.parametrize(
+    ("slack", "message"),
+    [
+        ({"mode": "websocket"}, 'slack.mode must be "socket" or "http"'),
+        ({"commands": {"cover": "/cover"}}, "no slash"),
+        ({"http_port": 70000}, "slack.http_port"),
+        ({"tokn": "x"}, "unknown key 'tokn' in [slack]"),
+        ({"max_retry_after_s": "10"}, "slack.max_retry_after_s must be a number"),
+    ],
+)
 def test_bad_slack_settings_are_rejected_naming_the_key(slack, message):
     with pytest.raises(ConfigError, match=None) as error:
         config_from_dict({"slack": slack})
@@ -140,8 +143,11 @@ async def test_slack_command_names_come_from_the_config(fake_slack, start_slack)
 @pytest.mark.parametrize("which", ["bot", "app"])
 async def test_a_rejected_token_stops_the_start_with_a_clear_message(fake_slack, which):
     service = StubService()
-    tokens = {"bot_token": fake_slack.bot_token, "app_token": fake_slack.app_token,
-              f"{which}_token": f"x{which[0]}-revoked-0000"}
+    tokens = {
+        "bot_token": fake_slack.bot_token,
+        "app_token": fake_slack.app_token,
+        f"{which}_token": f"x{which[0]}-revoked-0000",
+    }
     frontend = SlackFrontend(service, SlackConfig(api_base=fake_slack.api_base), **tokens)
     with pytest.raises(SystemExit) as stopped:
         await frontend.start()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data.format import Item, write_dataset
+from albumgan.training.data.format import Item, write_dataset
 
 
 def cover(res: int, valence: float, energy: float, rng: np.random.Generator) -> np.ndarray:

@@ -3,32 +3,36 @@ import json
 import pytest
 import torch
 
-from training import checkpoint as ckpt
-from training.architectures import network_state
-from training.labels import DEFAULT_SCHEMA
-from training.networks import Critic, Generator
+from albumgan.labels import DEFAULT_SCHEMA
+from albumgan.training import checkpoint as ckpt
+from albumgan.training.architectures import network_state
+from albumgan.training.networks import Critic, Generator
 
 
 def make_payload(step=7, c_dim=10):
     g = Generator(z_dim=16, resolution=16, width=8, c_dim=c_dim)
     ema = Generator(z_dim=16, resolution=16, width=8, c_dim=c_dim)
     d = Critic(resolution=16, width=8, c_dim=c_dim)
-    return g, ema, {
-        "format": ckpt.FORMAT,
-        "version": ckpt.VERSION,
-        "kind": "acgan" if c_dim else "unconditional",
-        "step": step,
-        "generator": network_state(g),
-        "generator_ema": network_state(ema),
-        "critic": network_state(d),
-        "meta": {
-            "latent_prior": "uniform",
-            "label_schema": DEFAULT_SCHEMA.to_dict() if c_dim else None,
-            "dataset": {"content_hash": "abc", "count": 3, "provenance": {"source": "test"}},
-            "config": {"model": {"width": 8}},
-            "created": "2026-11-25T00:00:00+00:00",
+    return (
+        g,
+        ema,
+        {
+            "format": ckpt.FORMAT,
+            "version": ckpt.VERSION,
+            "kind": "acgan" if c_dim else "unconditional",
+            "step": step,
+            "generator": network_state(g),
+            "generator_ema": network_state(ema),
+            "critic": network_state(d),
+            "meta": {
+                "latent_prior": "uniform",
+                "label_schema": DEFAULT_SCHEMA.to_dict() if c_dim else None,
+                "dataset": {"content_hash": "abc", "count": 3, "provenance": {"source": "test"}},
+                "config": {"model": {"width": 8}},
+                "created": "2026-11-25T00:00:00+00:00",
+            },
         },
-    }
+    )
 
 
 def test_load_generator_returns_ema_in_eval_mode_with_meta(tmp_path):
@@ -41,11 +45,16 @@ def test_load_generator_returns_ema_in_eval_mode_with_meta(tmp_path):
     assert torch.equal(loaded(z, labels, mask), ema.eval()(z, labels, mask))
     raw, _ = ckpt.load_generator(path, ema=False)
     assert torch.equal(raw(z, labels, mask), g.eval()(z, labels, mask))
-    assert meta.kind == "acgan" and meta.step == 7 and meta.c_dim == 10
-    assert (meta.resolution, meta.z_dim, meta.arch, meta.kwargs["width"]) == (16, 16, "dcgan", 8)
-    assert meta.latent_prior == "uniform" and meta.label_schema == DEFAULT_SCHEMA
+    assert meta.kind == "acgan" and meta.step == 7 and len(meta.schema) == 10
+    assert (meta.resolution, meta.z_dim, meta.training["arch"], meta.training["kwargs"]["width"]) == (
+        16,
+        16,
+        "dcgan",
+        8,
+    )
+    assert meta.latent_prior == "uniform" and meta.schema == DEFAULT_SCHEMA
     assert meta.dataset["content_hash"] == "abc" and meta.created.startswith("2026")
-    json.dumps(meta.config)
+    json.dumps(meta.training["config"])
 
 
 def test_missing_and_corrupt_checkpoints_raise_checkpoint_error(tmp_path):

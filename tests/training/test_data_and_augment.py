@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 import torch
 
-from training.augment import cutout, diff_augment, parse_policy, translation
-from training.data.format import ShardedDataset
-from training.data.loader import BatchLoader, EpochSampler
+from albumgan.training.augment import cutout, diff_augment, parse_policy, translation
+from albumgan.training.data.format import ShardedDataset
+from albumgan.training.data.loader import BatchLoader, EpochSampler
 
 
 def test_sampler_walks_permutations_and_resumes_exactly():
@@ -32,7 +32,9 @@ def test_ranks_take_disjoint_slices_of_the_global_batch():
 @pytest.mark.parametrize("resident_mb, channels_last", [(1024, False), (0, True)])
 def test_loader_batches_match_the_dataset_with_flips(synthetic_dataset, resident_mb, channels_last):
     dataset = ShardedDataset(synthetic_dataset, 16)
-    loader = BatchLoader(dataset, 8, torch.device("cpu"), seed=2, cache_on_device_mb=resident_mb, channels_last=channels_last)
+    loader = BatchLoader(
+        dataset, 8, torch.device("cpu"), seed=2, cache_on_device_mb=resident_mb, channels_last=channels_last
+    )
     reference = EpochSampler(len(dataset), 8, seed=2)
     for _ in range(3):
         images, labels, mask = loader.next()

@@ -1,17 +1,20 @@
 import pytest
 import torch
 
-from training.config import Config, LoganConfig, LossConfig, ModelConfig
-from training.losses import GANLoss, masked_mse
-from training.networks import Critic, Generator
+from albumgan.training.config import Config, LoganConfig, LossConfig, ModelConfig
+from albumgan.training.losses import GANLoss, masked_mse
+from albumgan.training.networks import Critic, Generator
 
 
 def make(loss="wgan-gp", c_dim=0, logan=False, prior="normal", policy="", **loss_kw):
     torch.manual_seed(1)
     G = Generator(z_dim=8, resolution=16, width=8, c_dim=c_dim)
     D = Critic(resolution=16, width=8, c_dim=c_dim)
-    config = Config(model=ModelConfig(latent_prior=prior), loss=LossConfig(kind=loss, **loss_kw),
-                    logan=LoganConfig(enabled=logan, alpha=0.9, beta=5.0))
+    config = Config(
+        model=ModelConfig(latent_prior=prior),
+        loss=LossConfig(kind=loss, **loss_kw),
+        logan=LoganConfig(enabled=logan, alpha=0.9, beta=5.0),
+    )
     config.augment.policy = policy
     return G, D, GANLoss(G, D, config)
 
@@ -102,7 +105,8 @@ def test_acgan_aux_terms_use_present_features_only():
     assert masked_mse(pred, target, torch.zeros_like(mask)).item() == 0.0
     _, _, loss = make("hinge", c_dim=10)
     labels, m = torch.rand(8, 10) * 2 - 1, (torch.rand(8, 10) > 0.3).float()
-    _, d_stats = loss.phase_loss("D", real=smooth_reals(), labels=labels, mask=m, z=torch.randn(8, 8),
-                                 gen_labels=labels * m, gen_mask=m)
+    _, d_stats = loss.phase_loss(
+        "D", real=smooth_reals(), labels=labels, mask=m, z=torch.randn(8, 8), gen_labels=labels * m, gen_mask=m
+    )
     _, g_stats = loss.phase_loss("G", z=torch.randn(8, 8), gen_labels=labels * m, gen_mask=m)
     assert "D/aux" in d_stats and "G/aux" in g_stats

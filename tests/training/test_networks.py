@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from training.networks import Critic, Generator, count_parameters
+from albumgan.training.networks import Critic, Generator, count_parameters
 
 
 @pytest.mark.parametrize("resolution", [16, 32])
@@ -69,7 +69,7 @@ def test_wrong_input_shapes_rejected():
 def test_upsample_is_nearest_neighbour(layout):
     from torch.nn import functional as F
 
-    from training.networks import Upsample2x
+    from albumgan.training.networks import Upsample2x
 
     x = torch.randn(2, 3, 4, 5).contiguous(memory_format=layout)
     assert torch.equal(Upsample2x()(x), F.interpolate(x, scale_factor=2.0, mode="nearest"))

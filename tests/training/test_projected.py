@@ -7,13 +7,13 @@ import numpy as np
 import pytest
 import torch
 
+from albumgan.latent import latents_from_seeds
+from albumgan.training import checkpoint as ckpt
+from albumgan.training.architectures import DISCRIMINATORS, build
+from albumgan.training.config import ConfigError, load_config
+from albumgan.training.fastgan import FastGenerator
+from albumgan.training.projected import BackboneUnavailable, ProjectedDiscriminator, load_backbone
 from tests.training.test_train_cli import assert_same_training_state, stats_lines, train
-from training import checkpoint as ckpt
-from training.architectures import DISCRIMINATORS, build
-from training.config import ConfigError, load_config
-from training.fastgan import FastGenerator
-from training.latent import latents_from_seeds
-from training.projected import BackboneUnavailable, ProjectedDiscriminator, load_backbone
 
 TINY_PROJECTED = """
 [model]
@@ -80,8 +80,9 @@ def test_backbone_loads_pretrained_weights_from_the_wheel_without_network(no_net
     assert net._bn0.running_var.std() > 0.1
 
 
-def test_missing_backbone_package_is_one_line_naming_the_extra(monkeypatch, tmp_path, synthetic_dataset,
-                                                                 projected_config, capsys):
+def test_missing_backbone_package_is_one_line_naming_the_extra(
+    monkeypatch, tmp_path, synthetic_dataset, projected_config, capsys
+):
     monkeypatch.setitem(sys.modules, "efficientnet_lite_pytorch", None)
     with pytest.raises(BackboneUnavailable, match=r"pip install -e '\.\[train\]'"):
         ProjectedDiscriminator(resolution=32)
@@ -143,18 +144,30 @@ def test_tiny_run_trains_keeps_frozen_parts_frozen_and_resumes_exactly(tmp_path,
 
 
 def test_tiny_run_exports_with_parity(tmp_path, synthetic_dataset, projected_config):
-    from export.onnx_export import export_checkpoint
+    from albumgan.export.onnx_export import export_checkpoint
 
     run = tmp_path / "run"
-    assert train("--config", projected_config(kind="acgan", projection=True), "--data", synthetic_dataset,
-                 "--out", run, "--steps", 2) == 0
+    assert (
+        train(
+            "--config",
+            projected_config(kind="acgan", projection=True),
+            "--data",
+            synthetic_dataset,
+            "--out",
+            run,
+            "--steps",
+            2,
+        )
+        == 0
+    )
     (result,) = export_checkpoint(run, tmp_path / "tiny.onnx")
     assert result.info.kind == "acgan" and result.info.resolution == 32
     assert result.parity.max_abs_error < 1e-4 and result.parity.max_level_diff <= 1
 
 
-def test_fine_tune_from_the_shipped_artefact_starts_from_the_same_generator(tmp_path, synthetic_dataset,
-                                                                             projected_config):
+def test_fine_tune_from_the_shipped_artefact_starts_from_the_same_generator(
+    tmp_path, synthetic_dataset, projected_config
+):
     base, tuned = tmp_path / "base", tmp_path / "tuned"
     assert train("--config", projected_config(), "--data", synthetic_dataset, "--out", base) == 0
     shipped = ckpt.write_training_artefact(base, tmp_path / "shipped.pt")
@@ -164,8 +177,21 @@ def test_fine_tune_from_the_shipped_artefact_starts_from_the_same_generator(tmp_
     assert shipped.stat().st_size < 0.6 * (base / "checkpoints" / "ckpt-000003.pt").stat().st_size
 
     # The fine-tune's first sample grid (made before any step) is the shipped generator's.
-    assert train("--config", projected_config(), "--data", synthetic_dataset, "--out", tuned,
-                 "--fine-tune", shipped, "--steps", 2) == 0
+    assert (
+        train(
+            "--config",
+            projected_config(),
+            "--data",
+            synthetic_dataset,
+            "--out",
+            tuned,
+            "--fine-tune",
+            shipped,
+            "--steps",
+            2,
+        )
+        == 0
+    )
     G, _ = ckpt.load_generator(base / "checkpoints" / "ckpt-000003.pt")
     z = torch.from_numpy(latents_from_seeds(list(range(4)), G.z_dim, "normal"))
     expected = ((G(z).clamp(-1, 1) + 1) * 127.5).round().permute(0, 2, 3, 1).numpy()
@@ -173,7 +199,7 @@ def test_fine_tune_from_the_shipped_artefact_starts_from_the_same_generator(tmp_
 
     with Image.open(tuned / "samples" / "fakes000000.png") as grid:
         pixels = np.asarray(grid.convert("RGB"), dtype=np.float64)
-    tiles = np.stack([pixels[r * 32:(r + 1) * 32, c * 32:(c + 1) * 32] for r in range(2) for c in range(2)])
+    tiles = np.stack([pixels[r * 32 : (r + 1) * 32, c * 32 : (c + 1) * 32] for r in range(2) for c in range(2)])
     assert np.abs(tiles - expected).mean() < 1.0  # fp16 weights: within a level on average
 
     # Totals across the continuation are recorded for the model's metadata.

@@ -10,9 +10,9 @@ import pytest
 import torch
 from PIL import Image
 
+from albumgan.training import checkpoint as ckpt
+from albumgan.training.cli import main
 from tests.training.synthetic import make_dataset
-from training import checkpoint as ckpt
-from training.cli import main
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -41,8 +41,8 @@ def test_end_to_end_run_directory(tmp_path, synthetic_dataset, tiny_config):
     assert [line["step"] for line in lines] == [1, 2, 3, 4]
     assert lines[-1]["images"] == 4 * 2 * 8 and {"D/adv", "D/gp", "D/aux", "G/aux", "G/dz"} <= set(lines[-1])
     G, meta = ckpt.load_generator(run / "checkpoints" / "ckpt-000004.pt")
-    assert meta.kind == "acgan" and meta.step == 4 and meta.c_dim == 10 and meta.latent_prior == "uniform"
-    assert meta.dataset["count"] == 48 and meta.label_schema is not None
+    assert meta.kind == "acgan" and meta.step == 4 and len(meta.schema) == 10 and meta.latent_prior == "uniform"
+    assert meta.dataset["count"] == 48 and meta.schema is not None
     images = G(torch.rand(3, 8) * 2 - 1, torch.zeros(3, 10), torch.ones(3, 10))
     assert images.shape == (3, 3, 16, 16)
 
@@ -75,8 +75,11 @@ def test_resume_reproduces_the_uninterrupted_run(tmp_path, synthetic_dataset, ti
     b = ckpt.load_checkpoint(stopped / "checkpoints" / "ckpt-000003.pt")
     assert a["step"] == b["step"] == 3 and a["training"]["images"] == b["training"]["images"]
     assert_same_training_state(a, b)
-    assert stats_lines(straight)[-1] == {**stats_lines(stopped)[-1], "seconds": stats_lines(straight)[-1]["seconds"],
-                                        "images_per_s": stats_lines(straight)[-1]["images_per_s"]}
+    assert stats_lines(straight)[-1] == {
+        **stats_lines(stopped)[-1],
+        "seconds": stats_lines(straight)[-1]["seconds"],
+        "images_per_s": stats_lines(straight)[-1]["images_per_s"],
+    }
 
 
 def test_crash_mid_checkpoint_keeps_the_previous_one(tmp_path, synthetic_dataset, tiny_config, monkeypatch):
@@ -110,8 +113,23 @@ def test_fine_tune_starts_fresh_from_the_weights(tmp_path, synthetic_dataset, ti
     source = base / "checkpoints" / "ckpt-000004.pt"
     # The model's shape and prior come from the checkpoint, whatever the config says.
     other = tiny_config(prior="normal", name="other.toml")
-    assert train("--config", other, "--data", style, "--out", tuned, "--fine-tune", source, "--steps", 1,
-                 "--set", "model.g_width=16") == 0
+    assert (
+        train(
+            "--config",
+            other,
+            "--data",
+            style,
+            "--out",
+            tuned,
+            "--fine-tune",
+            source,
+            "--steps",
+            1,
+            "--set",
+            "model.g_width=16",
+        )
+        == 0
+    )
     a, b = ckpt.load_checkpoint(source), ckpt.load_checkpoint(tuned / "checkpoints" / "ckpt-000001.pt")
     assert b["step"] == 1 and b["meta"]["dataset"]["count"] == 16
     assert b["meta"]["latent_prior"] == "uniform" and b["meta"]["config"]["model"]["g_width"] == 8
@@ -126,14 +144,25 @@ def test_fine_tune_starts_fresh_from_the_weights(tmp_path, synthetic_dataset, ti
 def test_fine_tune_refuses_a_different_model_kind(tmp_path, synthetic_dataset, tiny_config, capsys):
     base = tmp_path / "base"
     assert train("--config", tiny_config(), "--data", synthetic_dataset, "--out", base, "--steps", 2) == 0
-    code = train("--config", tiny_config(kind="acgan", name="acgan.toml"), "--data", synthetic_dataset,
-                 "--out", tmp_path / "x", "--fine-tune", base / "checkpoints" / "ckpt-000002.pt")
+    code = train(
+        "--config",
+        tiny_config(kind="acgan", name="acgan.toml"),
+        "--data",
+        synthetic_dataset,
+        "--out",
+        tmp_path / "x",
+        "--fine-tune",
+        base / "checkpoints" / "ckpt-000002.pt",
+    )
     assert code == 2 and "is a unconditional model" in capsys.readouterr().err
 
 
 def test_wall_clock_limit_stops_and_saves(tmp_path, synthetic_dataset, tiny_config):
     run = tmp_path / "run"
-    assert train("--config", tiny_config(), "--data", synthetic_dataset, "--out", run, "--steps", 1000, "--minutes", 1e-6) == 0
+    assert (
+        train("--config", tiny_config(), "--data", synthetic_dataset, "--out", run, "--steps", 1000, "--minutes", 1e-6)
+        == 0
+    )
     assert ckpt.load_checkpoint(ckpt.latest_checkpoint(run / "checkpoints"))["step"] == 1
 
 
@@ -171,7 +200,15 @@ def test_bad_toml_and_existing_run(tmp_path, synthetic_dataset, tiny_config, cap
 
 
 def test_shipped_recipes_load(capsys):
-    for recipe in ("unconditional-64", "acgan-64", "hinge-64", "nsgan-r1-64", "wgan-clip-64", "unconditional-128", "smoke"):
+    for recipe in (
+        "unconditional-64",
+        "acgan-64",
+        "hinge-64",
+        "nsgan-r1-64",
+        "wgan-clip-64",
+        "unconditional-128",
+        "smoke",
+    ):
         assert main(["--config", recipe, "--data", str(REPO), "--out", "/tmp/unused", "--dry-run"]) == 0
         resolved = json.loads(capsys.readouterr().out)
         assert resolved["model"]["resolution"] in (32, 64, 128)
@@ -193,12 +230,32 @@ def wait_for(predicate, proc, what):
 def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path, synthetic_dataset, tiny_config):
     run = tmp_path / "run"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "training", "--config", str(tiny_config()), "--data", str(synthetic_dataset),
-         "--out", str(run), "--steps", "100000", "--set", "train.checkpoint_every=100000", "--progress", "off"],
-        cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        [
+            sys.executable,
+            "-m",
+            "albumgan.training",
+            "--config",
+            str(tiny_config()),
+            "--data",
+            str(synthetic_dataset),
+            "--out",
+            str(run),
+            "--steps",
+            "100000",
+            "--set",
+            "train.checkpoint_every=100000",
+            "--progress",
+            "off",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     try:
-        wait_for(lambda: (run / "stats.jsonl").is_file() and (run / "stats.jsonl").stat().st_size > 0, proc, "the first step")
+        wait_for(
+            lambda: (run / "stats.jsonl").is_file() and (run / "stats.jsonl").stat().st_size > 0, proc, "the first step"
+        )
         proc.send_signal(signal.SIGINT)
         _, err = proc.communicate(timeout=120)
     finally:
@@ -214,10 +271,31 @@ def test_torchrun_two_processes_with_gloo(tmp_path, synthetic_dataset, tiny_conf
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     proc = subprocess.run(
-        [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-         "-m", "training", "--config", str(tiny_config(kind="acgan")), "--data", str(synthetic_dataset),
-         "--out", str(run), "--steps", "2", "--progress", "off"],
-        cwd=REPO, capture_output=True, text=True, timeout=240, env=env,
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node",
+            "2",
+            "-m",
+            "albumgan.training",
+            "--config",
+            str(tiny_config(kind="acgan")),
+            "--data",
+            str(synthetic_dataset),
+            "--out",
+            str(run),
+            "--steps",
+            "2",
+            "--progress",
+            "off",
+        ],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=240,
+        env=env,
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert json.loads((run / "config.json").read_text())["world_size"] == 2

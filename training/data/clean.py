@@ -21,8 +21,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from training.data.format import Item, write_dataset
-from training.labels import DEFAULT_SCHEMA, LabelSchema
+from albumgan.labels import DEFAULT_SCHEMA, LabelSchema
+from albumgan.training.data.format import Item, write_dataset
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,10 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from training.data.clean import BuildReport, CleanConfig, SourceRecord, build_dataset
-from training.data.crawl_state import AlbumRow, CrawlState, TrackRow
-from training.sources import NotFound, ProviderChain, SpotifyCatalog, spotify_id
+from albumgan.links import spotify_id
+from albumgan.sources import NotFound, ProviderChain, SpotifyCatalog
+from albumgan.training.data.clean import BuildReport, CleanConfig, SourceRecord, build_dataset
+from albumgan.training.data.crawl_state import AlbumRow, CrawlState, TrackRow
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
-from training.atomic import write_bytes
+from albumgan.atomic import write_bytes
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS seeds (

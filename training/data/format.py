@@ -29,8 +29,8 @@ from pathlib import Path
 
 import numpy as np
 
-from training.atomic import fsync_dir
-from training.labels import DEFAULT_SCHEMA, LabelSchema
+from albumgan.atomic import fsync_dir
+from albumgan.labels import DEFAULT_SCHEMA, LabelSchema
 
 FORMAT_NAME = "albumgan-dataset"
 FORMAT_VERSION = 1

@@ -19,9 +19,9 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from training.data.clean import BuildReport, CleanConfig, SourceRecord, build_dataset
-from training.data.crawl import tqdm_progress
-from training.labels import DEFAULT_SCHEMA
+from albumgan.labels import DEFAULT_SCHEMA
+from albumgan.training.data.clean import BuildReport, CleanConfig, SourceRecord, build_dataset
+from albumgan.training.data.crawl import tqdm_progress
 
 log = logging.getLogger(__name__)
 

@@ -19,7 +19,7 @@ import logging
 import numpy as np
 import torch
 
-from training.data.format import ShardedDataset
+from albumgan.training.data.format import ShardedDataset
 
 log = logging.getLogger(__name__)
 

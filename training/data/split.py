@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data.format import DatasetError, ShardedDataset, write_dataset
+from albumgan.training.data.format import DatasetError, ShardedDataset, write_dataset
 
 
 def split_dataset(source: Path, n_holdout: int, train_out: Path, holdout_out: Path, *, seed: int = 0,

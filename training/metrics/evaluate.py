@@ -17,22 +17,22 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data.format import DatasetError, ShardedDataset
-from training.metrics import steering as steer
-from training.metrics.fid import fid
-from training.metrics.grids import image_grid, pair_grid
-from training.metrics.inception import FEATURES_NAME, InceptionFeatures, resize_description
-from training.metrics.kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS, kid
-from training.metrics.memorisation import DEFAULT_COPY_THRESHOLD, memorisation_report
-from training.metrics.reference import RealFeatureCache
-from training.metrics.samplers import (
+from albumgan.training.data.format import DatasetError, ShardedDataset
+from albumgan.training.metrics import steering as steer
+from albumgan.training.metrics.fid import fid
+from albumgan.training.metrics.grids import image_grid, pair_grid
+from albumgan.training.metrics.inception import FEATURES_NAME, InceptionFeatures, resize_description
+from albumgan.training.metrics.kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS, kid
+from albumgan.training.metrics.memorisation import DEFAULT_COPY_THRESHOLD, memorisation_report
+from albumgan.training.metrics.reference import RealFeatureCache
+from albumgan.training.metrics.samplers import (
     SEED_STRIDE,
     GenerationPlan,
     Sampler,
     generate_batches,
     plan_generation,
 )
-from training.metrics.storage import default_cache_dir, save_png, write_json
+from albumgan.training.metrics.storage import default_cache_dir, save_png, write_json
 
 log = logging.getLogger(__name__)
 
@@ -95,17 +95,26 @@ def _kid(ctx: EvalContext) -> dict:
     c = ctx.config
     result = kid(ctx.generated_features, ctx.train_features, c.kid_subsets, c.kid_subset_size, seed=c.seed).to_dict()
     if ctx.holdout_features is not None and len(ctx.holdout_features) >= 2:
-        result["real_floor"] = kid(ctx.holdout_features, ctx.train_features, c.kid_subsets, c.kid_subset_size, seed=c.seed).to_dict()
+        result["real_floor"] = kid(
+            ctx.holdout_features, ctx.train_features, c.kid_subsets, c.kid_subset_size, seed=c.seed
+        ).to_dict()
     return result
 
 
 def _memorisation(ctx: EvalContext) -> dict:
     c = ctx.config
-    report, neighbours = memorisation_report(ctx.generated_features, ctx.train_features, ctx.holdout_features,
-                                             threshold=c.copy_threshold, closest=c.closest_pairs)
+    report, neighbours = memorisation_report(
+        ctx.generated_features,
+        ctx.train_features,
+        ctx.holdout_features,
+        threshold=c.copy_threshold,
+        closest=c.closest_pairs,
+    )
     pairs = report["closest_pairs"]
     if pairs and c.out_dir is not None:
-        generated = np.concatenate(list(generate_batches(ctx.sampler, ctx.plan, c.batch_size, [p["generated"] for p in pairs])))
+        generated = np.concatenate(
+            list(generate_batches(ctx.sampler, ctx.plan, c.batch_size, [p["generated"] for p in pairs]))
+        )
         nearest = ctx.dataset.batch(ctx.train_index[[p["training"] for p in pairs]])
         ctx.save_picture("closest-pairs.png", pair_grid(generated, nearest))
         # The same generated covers alone: publishable where the real halves are not.
@@ -125,17 +134,21 @@ def _steering(ctx: EvalContext) -> dict:
     # would "recover" features the image does not actually show.
     fit_rows, score_rows = steer.split_rows(len(ctx.train_index), c.seed)
     fit = ctx.train_index[fit_rows]
-    predictor = steer.fit_predictor(ctx.train_features[fit_rows], ctx.dataset.labels[fit], ctx.dataset.mask[fit], names, seed=c.seed)
+    predictor = steer.fit_predictor(
+        ctx.train_features[fit_rows], ctx.dataset.labels[fit], ctx.dataset.mask[fit], names, seed=c.seed
+    )
     scored = np.isin(ctx.plan.rows, score_rows)
     report = {
         "predictor": "per-feature ridge regression on TF-Inception features, fitted on half of the real "
-                     "training covers; generated images scored only for conditions from the other half",
+        "training covers; generated images scored only for conditions from the other half",
         "predictor_covers": len(fit_rows),
-        "features": steer.steering_correlations(predictor, ctx.generated_features[scored], ctx.plan.labels[scored], ctx.plan.mask[scored]),
+        "features": steer.steering_correlations(
+            predictor, ctx.generated_features[scored], ctx.plan.labels[scored], ctx.plan.mask[scored]
+        ),
         "sweeps": {},
     }
     values = np.linspace(-1.0, 1.0, steer.SWEEP_VALUES, dtype=np.float32)
-    base = np.flatnonzero(scored)[:c.sweep_seeds]
+    base = np.flatnonzero(scored)[: c.sweep_seeds]
     for name in (n for n in steer.SWEEP_FEATURES if n in names):
         j = names.index(name)
         labels, mask = steer.sweep_conditions(ctx.plan.labels[base], ctx.plan.mask[base], j, values)
@@ -145,7 +158,8 @@ def _steering(ctx: EvalContext) -> dict:
         recovered = predictor.predict(ctx.extractor(images))[:, j]
         ctx.save_picture(f"sweep-{name}.png", image_grid(images, len(values)))
         report["sweeps"][name] = {
-            "values": values.tolist(), "rows": len(base),
+            "values": values.tolist(),
+            "rows": len(base),
             "r": steer.pearson(labels[:, j], recovered) if predictor.fitted[j] else None,
         }
     return report
@@ -206,7 +220,9 @@ class Reference:
     cache_hit: bool
 
 
-def _reference(dataset: ShardedDataset, cache: RealFeatureCache, extractor: InceptionFeatures, config: EvalConfig, resolution: int) -> Reference:
+def _reference(
+    dataset: ShardedDataset, cache: RealFeatureCache, extractor: InceptionFeatures, config: EvalConfig, resolution: int
+) -> Reference:
     """Real features of the reference (training) covers and of the hold-out, if any; the
     hold-out is validated before any feature is extracted."""
     path = Path(config.holdout) if config.holdout is not None else None
@@ -219,11 +235,15 @@ def _reference(dataset: ShardedDataset, cache: RealFeatureCache, extractor: Ince
         return Reference(np.arange(len(dataset)), features, held_features, desc, hit)
     if split is not None:
         train, held = split
-        return Reference(train, features[train], features[held], {"source": str(path), "kind": "id list", "count": len(held)}, hit)
+        return Reference(
+            train, features[train], features[held], {"source": str(path), "kind": "id list", "count": len(held)}, hit
+        )
     return Reference(np.arange(len(dataset)), features, None, None, hit)
 
 
-def evaluate(sampler: Sampler, data: str | os.PathLike, config: EvalConfig, extractor: InceptionFeatures | None = None) -> dict:
+def evaluate(
+    sampler: Sampler, data: str | os.PathLike, config: EvalConfig, extractor: InceptionFeatures | None = None
+) -> dict:
     """Run the evaluation; returns the JSON-ready report (also written to out_dir/eval.json)."""
     started = time.perf_counter()
     info = sampler.info
@@ -232,8 +252,11 @@ def evaluate(sampler: Sampler, data: str | os.PathLike, config: EvalConfig, extr
     if len(dataset) < 2:
         raise EvalError(f"dataset {dataset.root} has {len(dataset)} covers; at least 2 are needed")
     if info.dataset.get("content_hash") not in (None, dataset.content_hash):
-        log.warning("the model was trained on dataset %s, evaluating against %s",
-                    info.dataset.get("content_hash"), dataset.content_hash)
+        log.warning(
+            "the model was trained on dataset %s, evaluating against %s",
+            info.dataset.get("content_hash"),
+            dataset.content_hash,
+        )
     cache_dir = Path(config.cache_dir) if config.cache_dir is not None else default_cache_dir()
     extractor = extractor or InceptionFeatures(config.backend, cache_dir)
     cache = RealFeatureCache(cache_dir)
@@ -250,20 +273,32 @@ def evaluate(sampler: Sampler, data: str | os.PathLike, config: EvalConfig, extr
     except ValueError as exc:
         raise EvalError(str(exc)) from exc
     t = time.perf_counter()
-    generated_features = extractor.extract(generate_batches(sampler, plan, config.batch_size), len(plan),
-                                           desc="generated", progress=config.progress)
+    generated_features = extractor.extract(
+        generate_batches(sampler, plan, config.batch_size), len(plan), desc="generated", progress=config.progress
+    )
     timings["generate_and_features"] = time.perf_counter() - t
 
-    ctx = EvalContext(config, sampler, dataset, train_index, train_features, reference.holdout_features, plan,
-                      generated_features, extractor)
+    ctx = EvalContext(
+        config,
+        sampler,
+        dataset,
+        train_index,
+        train_features,
+        reference.holdout_features,
+        plan,
+        generated_features,
+        extractor,
+    )
     if config.out_dir is not None:
-        grid = np.concatenate(list(generate_batches(sampler, plan, config.batch_size, np.arange(min(SAMPLE_GRID, len(plan))))))
+        grid = np.concatenate(
+            list(generate_batches(sampler, plan, config.batch_size, np.arange(min(SAMPLE_GRID, len(plan)))))
+        )
         ctx.save_picture("samples.png", image_grid(grid, 8))
 
     report = {
         "format": REPORT_FORMAT,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model": info.to_dict(),
+        "model": info.summary(),
         "protocol": {
             "n_generated": len(plan),
             "seed": config.seed,
@@ -276,7 +311,9 @@ def evaluate(sampler: Sampler, data: str | os.PathLike, config: EvalConfig, extr
                 "path": str(dataset.root),
                 "content_hash": dataset.content_hash,
                 "count": len(train_index),
-                "split": "all covers" if reference.holdout is None or reference.holdout["kind"] == "dataset" else "training split (hold-out excluded)",
+                "split": "all covers"
+                if reference.holdout is None or reference.holdout["kind"] == "dataset"
+                else "training split (hold-out excluded)",
                 "features_cached": reference.cache_hit,
             },
             "holdout": reference.holdout,
@@ -302,8 +339,10 @@ def summary(report: dict) -> dict:
     ref = p["reference"]
     out = {
         "protocol": f"N={p['n_generated']} at {p['resolution']}px, {p['resize']}, TF-Inception pool3; "
-                    f"reference {ref['name']} ({ref['count']} covers, {ref['content_hash'][:12]})",
-        "n": p["n_generated"], "resolution": p["resolution"], "reference_count": ref["count"],
+        f"reference {ref['name']} ({ref['count']} covers, {ref['content_hash'][:12]})",
+        "n": p["n_generated"],
+        "resolution": p["resolution"],
+        "reference_count": ref["count"],
         "reference_hash": ref["content_hash"],
     }
     if "fid" in report:
@@ -315,7 +354,9 @@ def summary(report: dict) -> dict:
         out["suspected_copies"] = report["memorisation"]["suspected_copies"]
         out["memorisation_passed"] = report["memorisation"]["passed"]
     if "steering" in report:
-        out["steering_r"] = {k: (None if v["r"] is None else round(v["r"], 3)) for k, v in report["steering"]["features"].items()}
+        out["steering_r"] = {
+            k: (None if v["r"] is None else round(v["r"], 3)) for k, v in report["steering"]["features"].items()
+        }
     return out
 
 
@@ -332,11 +373,17 @@ def format_report(report: dict) -> list[str]:
         f"reference {ref['name']} ({ref['split']}, {ref['count']} covers, hash {ref['content_hash'][:12]})",
     ]
     if "fid" in report:
-        floor = f" (real-vs-real floor {report['fid']['real_floor']:.1f} at N={report['fid']['real_floor_n']})" if "real_floor" in report["fid"] else ""
+        floor = (
+            f" (real-vs-real floor {report['fid']['real_floor']:.1f} at N={report['fid']['real_floor_n']})"
+            if "real_floor" in report["fid"]
+            else ""
+        )
         lines.append(f"FID-{p['n_generated']}: {report['fid']['value']:.2f}{floor}")
     if "kid" in report:
         k = report["kid"]
-        lines.append(f"KID: {k['mean'] * 1e3:.2f} ± {k['std'] * 1e3:.2f} x10^-3 ({k['subsets']} subsets of {k['subset_size']})")
+        lines.append(
+            f"KID: {k['mean'] * 1e3:.2f} ± {k['std'] * 1e3:.2f} x10^-3 ({k['subsets']} subsets of {k['subset_size']})"
+        )
     if "memorisation" in report:
         m = report["memorisation"]
         g, r = m["generated"], m["real_unseen"]
@@ -348,7 +395,9 @@ def format_report(report: dict) -> list[str]:
     if "steering" in report:
         s = report["steering"]["features"]
         lines.append("steering r (requested vs recovered): " + ", ".join(f"{k} {_r(v['r'])}" for k, v in s.items()))
-        lines.append("predictor cv r on real covers: " + ", ".join(f"{k} {_r(v['predictor_cv_r'])}" for k, v in s.items()))
+        lines.append(
+            "predictor cv r on real covers: " + ", ".join(f"{k} {_r(v['predictor_cv_r'])}" for k, v in s.items())
+        )
         sw = report["steering"]["sweeps"]
         if sw:
             lines.append("sweep r: " + ", ".join(f"{k} {_r(v['r'])}" for k, v in sw.items()))

@@ -17,7 +17,7 @@ def image_grid(images: np.ndarray, columns: int) -> Image.Image:
     canvas = np.full((rows * side + (rows - 1) * GAP, columns * side + (columns - 1) * GAP, 3), 255, np.uint8)
     for k in range(n):
         r, c = divmod(k, columns)
-        canvas[r * (side + GAP):r * (side + GAP) + side, c * (side + GAP):c * (side + GAP) + side] = images[k]
+        canvas[r * (side + GAP) : r * (side + GAP) + side, c * (side + GAP) : c * (side + GAP) + side] = images[k]
     return Image.fromarray(canvas)
 
 
@@ -33,6 +33,6 @@ def pair_grid(left: np.ndarray, right: np.ndarray, pairs_per_row: int = 4) -> Im
     for k in range(n):
         r, c = divmod(k, pairs_per_row)
         y, x = r * (side + GAP), c * step
-        canvas[y:y + side, x:x + side] = left[k]
-        canvas[y:y + side, x + side + GAP:x + pair_w] = right[k]
+        canvas[y : y + side, x : x + side] = left[k]
+        canvas[y : y + side, x + side + GAP : x + pair_w] = right[k]
     return Image.fromarray(canvas)

@@ -24,7 +24,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from training.metrics.storage import atomic_path, default_cache_dir
+from albumgan.training.metrics.storage import atomic_path, default_cache_dir
 
 log = logging.getLogger(__name__)
 
@@ -129,8 +129,14 @@ class InceptionFeatures:
             for category in (DeprecationWarning, FutureWarning, UserWarning):
                 warnings.simplefilter("ignore", category)
             torch.onnx.export(
-                self._module, (example,), str(tmp), input_names=["images"], output_names=["features"],
-                dynamic_axes={"images": {0: "n"}, "features": {0: "n"}}, dynamo=False, opset_version=17,
+                self._module,
+                (example,),
+                str(tmp),
+                input_names=["images"],
+                output_names=["features"],
+                dynamic_axes={"images": {0: "n"}, "features": {0: "n"}},
+                dynamo=False,
+                opset_version=17,
             )
 
     def _check_parity(self, session) -> None:
@@ -152,7 +158,9 @@ class InceptionFeatures:
         self.images_seen += len(images)
         return features.astype(np.float32, copy=False).reshape(len(images), FEATURE_DIM)
 
-    def extract(self, batches: Iterable[np.ndarray], total: int, desc: str = "features", progress: bool = True) -> np.ndarray:
+    def extract(
+        self, batches: Iterable[np.ndarray], total: int, desc: str = "features", progress: bool = True
+    ) -> np.ndarray:
         """Features of every image the batches yield, with a progress bar over `total` images."""
         from tqdm import tqdm
 

@@ -55,8 +55,10 @@ def kid(
     if subsets < 1:
         raise ValueError("KID needs at least one subset")
     rng = np.random.default_rng(seed)
-    values = np.array([
-        mmd2_unbiased(a[rng.choice(len(a), size, replace=False)], b[rng.choice(len(b), size, replace=False)])
-        for _ in range(subsets)
-    ])
+    values = np.array(
+        [
+            mmd2_unbiased(a[rng.choice(len(a), size, replace=False)], b[rng.choice(len(b), size, replace=False)])
+            for _ in range(subsets)
+        ]
+    )
     return KidResult(mean=float(values.mean()), std=float(values.std()), subsets=subsets, subset_size=size)

@@ -33,7 +33,9 @@ def _unit_rows(features: np.ndarray) -> np.ndarray:
     return features / np.maximum(norms, 1e-12)
 
 
-def nearest_cosine(queries: np.ndarray, reference: np.ndarray, *, exclude_self: bool = False, chunk: int = 1024) -> Neighbours:
+def nearest_cosine(
+    queries: np.ndarray, reference: np.ndarray, *, exclude_self: bool = False, chunk: int = 1024
+) -> Neighbours:
     """Nearest reference row of every query by cosine distance. `exclude_self` (queries IS
     reference) skips each row's match with itself: leave-one-out."""
     if len(reference) < (2 if exclude_self else 1):
@@ -43,13 +45,13 @@ def nearest_cosine(queries: np.ndarray, reference: np.ndarray, *, exclude_self: 
     distance = np.empty(len(q), np.float32)
     index = np.empty(len(q), np.int64)
     for start in range(0, len(q), chunk):
-        similarity = q[start:start + chunk] @ r.T
+        similarity = q[start : start + chunk] @ r.T
         if exclude_self:
             rows = np.arange(len(similarity))
             similarity[rows, start + rows] = -np.inf
         best = similarity.argmax(axis=1)
-        index[start:start + chunk] = best
-        distance[start:start + chunk] = 1.0 - similarity[np.arange(len(best)), best]
+        index[start : start + chunk] = best
+        distance[start : start + chunk] = 1.0 - similarity[np.arange(len(best)), best]
     return Neighbours(np.clip(distance, 0.0, 2.0), index)
 
 

@@ -18,9 +18,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data.format import ShardedDataset
-from training.metrics.inception import FEATURE_DIM, PROTOCOL_ID, InceptionFeatures
-from training.metrics.storage import atomic_path
+from albumgan.training.data.format import ShardedDataset
+from albumgan.training.metrics.inception import FEATURE_DIM, PROTOCOL_ID, InceptionFeatures
+from albumgan.training.metrics.storage import atomic_path
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +35,12 @@ class RealFeatureCache:
         self.cache_dir = Path(cache_dir)
 
     def key(self, dataset: ShardedDataset) -> dict:
-        return {"content_hash": dataset.content_hash, "resolution": dataset.resolution,
-                "count": len(dataset), "protocol": PROTOCOL_ID}
+        return {
+            "content_hash": dataset.content_hash,
+            "resolution": dataset.resolution,
+            "count": len(dataset),
+            "protocol": PROTOCOL_ID,
+        }
 
     def path_for(self, dataset: ShardedDataset) -> Path:
         digest = hashlib.sha256(json.dumps(self.key(dataset), sort_keys=True).encode()).hexdigest()[:24]
@@ -57,14 +61,18 @@ class RealFeatureCache:
             return None
         return features
 
-    def features(self, dataset: ShardedDataset, extractor: InceptionFeatures, *, batch_size: int = 32, progress: bool = True) -> tuple[np.ndarray, bool]:
+    def features(
+        self, dataset: ShardedDataset, extractor: InceptionFeatures, *, batch_size: int = 32, progress: bool = True
+    ) -> tuple[np.ndarray, bool]:
         """(features of every cover in dataset order, True if they came from the cache)."""
         path = self.path_for(dataset)
         cached = self._load(path, dataset)
         if cached is not None:
             log.info("real-cover features from cache %s", path)
             return cached, True
-        features = extractor.extract(dataset_batches(dataset, batch_size), len(dataset), desc="real covers", progress=progress)
+        features = extractor.extract(
+            dataset_batches(dataset, batch_size), len(dataset), desc="real covers", progress=progress
+        )
         with atomic_path(path) as tmp, open(tmp, "wb") as f:
             np.savez(f, features=features, key=np.array(json.dumps(self.key(dataset), sort_keys=True)))
         log.info("cached real-cover features in %s", path)

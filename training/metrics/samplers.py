@@ -10,14 +10,22 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 
-from training.labels import LabelSchema
-from training.latent import latents_from_seeds
+from albumgan.latent import latents_from_seeds
+from albumgan.modelfile import (
+    INPUT_LABELS,
+    INPUT_MASK,
+    INPUT_Z,
+    OUTPUT_IMAGE,
+    ModelError,
+    ModelInfo,
+    describe_session,
+)
 
 SEED_STRIDE = 1 << 32  # seed k's images use latent seeds k * 2^32 + i: runs with other seeds never overlap
 
@@ -26,33 +34,8 @@ class ModelLoadError(ValueError):
     """A model path that is missing, corrupt or not an albumgan generator."""
 
 
-@dataclass(frozen=True)
-class SamplerInfo:
-    kind: str  # "unconditional" | "acgan"
-    format: str  # "checkpoint" | "onnx"
-    path: str
-    resolution: int
-    z_dim: int
-    latent_prior: str
-    schema: LabelSchema | None
-    step: int
-    name: str
-    dataset: dict = field(default_factory=dict)
-
-    @property
-    def conditional(self) -> bool:
-        return self.kind == "acgan"
-
-    def to_dict(self) -> dict:
-        return {
-            "path": self.path, "format": self.format, "name": self.name, "kind": self.kind,
-            "step": self.step, "resolution": self.resolution, "z_dim": self.z_dim,
-            "latent_prior": self.latent_prior, "dataset_content_hash": self.dataset.get("content_hash"),
-        }
-
-
 class Sampler(Protocol):
-    info: SamplerInfo
+    info: ModelInfo
 
     def generate(self, z: np.ndarray, labels: np.ndarray | None = None, mask: np.ndarray | None = None) -> np.ndarray:
         """uint8 (n, res, res, 3) RGB for float32 z (n, z_dim) and, if conditional, labels/mask (n, c)."""
@@ -62,20 +45,15 @@ class CheckpointSampler:
     def __init__(self, path: Path):
         import torch
 
-        from export.onnx_export import to_uint8_nhwc
-        from training.checkpoint import CheckpointError, load_generator
+        from albumgan.training.checkpoint import CheckpointError, load_generator
+        from albumgan.training.networks import to_uint8_nhwc
 
         try:
-            self._generator, meta = load_generator(path)
+            self._generator, self.info = load_generator(path)
         except CheckpointError as exc:
             raise ModelLoadError(str(exc)) from exc
         self._torch = torch
         self._to_uint8 = to_uint8_nhwc
-        self.info = SamplerInfo(
-            kind=meta.kind, format="checkpoint", path=str(path), resolution=meta.resolution,
-            z_dim=meta.z_dim, latent_prior=meta.latent_prior, schema=meta.label_schema,
-            step=meta.step, name=path.stem, dataset=meta.dataset,
-        )
 
     def generate(self, z, labels=None, mask=None):
         torch = self._torch
@@ -86,22 +64,30 @@ class CheckpointSampler:
 
 
 class OnnxSampler:
+    """An exported model run with onnxruntime directly (training never imports the bot),
+    validated by the same model-file contract the bot's engine uses."""
+
     def __init__(self, path: Path):
-        from bot.engine import Engine, ModelError
+        import onnxruntime as ort
 
         try:
-            self._engine = Engine.load(path, device="cpu")
+            self._session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        except Exception as exc:  # ORT raises many types for files that are not models
+            raise ModelLoadError(f"{path}: not a loadable ONNX model ({type(exc).__name__})") from exc
+        try:
+            info = describe_session(self._session, str(path))
         except ModelError as exc:
             raise ModelLoadError(str(exc)) from exc
-        info = self._engine.info
-        self.info = SamplerInfo(
-            kind=info.kind, format="onnx", path=str(path), resolution=info.resolution,
-            z_dim=info.z_dim, latent_prior=info.latent_prior, schema=info.schema,
-            step=info.step, name=f"{info.name} v{info.version}", dataset=info.dataset,
-        )
+        self.info = replace(info, path=path, name=f"{info.name} v{info.version}")
 
     def generate(self, z, labels=None, mask=None):
-        return self._engine.run(z, labels, mask)
+        feed = {INPUT_Z: np.ascontiguousarray(z, np.float32)}
+        if labels is not None:
+            feed |= {
+                INPUT_LABELS: np.ascontiguousarray(labels, np.float32),
+                INPUT_MASK: np.ascontiguousarray(mask, np.float32),
+            }
+        return self._session.run([OUTPUT_IMAGE], feed)[0]
 
 
 def open_sampler(path: str | os.PathLike) -> Sampler:
@@ -128,7 +114,9 @@ class GenerationPlan:
         return len(self.seeds)
 
 
-def plan_generation(info: SamplerInfo, n: int, seed: int, label_rows: tuple[np.ndarray, np.ndarray] | None = None) -> GenerationPlan:
+def plan_generation(
+    info: ModelInfo, n: int, seed: int, label_rows: tuple[np.ndarray, np.ndarray] | None = None
+) -> GenerationPlan:
     """`n` images; a conditional model gets label rows drawn (with replacement) from `label_rows`,
     the dataset's encoded (labels, mask), so conditions follow the data's joint distribution."""
     if n < 1:
@@ -145,12 +133,14 @@ def plan_generation(info: SamplerInfo, n: int, seed: int, label_rows: tuple[np.n
     return GenerationPlan(seeds, labels[rows].astype(np.float32), mask[rows].astype(np.float32), rows)
 
 
-def generate_batches(sampler: Sampler, plan: GenerationPlan, batch_size: int = 32, indices: np.ndarray | None = None) -> Iterator[np.ndarray]:
+def generate_batches(
+    sampler: Sampler, plan: GenerationPlan, batch_size: int = 32, indices: np.ndarray | None = None
+) -> Iterator[np.ndarray]:
     """uint8 NHWC batches of the plan's images (all, or those at `indices`, in that order)."""
     indices = np.arange(len(plan)) if indices is None else np.asarray(indices)
     info = sampler.info
     for start in range(0, len(indices), batch_size):
-        rows = indices[start:start + batch_size]
+        rows = indices[start : start + batch_size]
         z = latents_from_seeds([int(s) for s in plan.seeds[rows]], info.z_dim, info.latent_prior)
         if plan.labels is None:
             yield sampler.generate(z)

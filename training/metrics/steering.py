@@ -53,7 +53,7 @@ class FeaturePredictor:
 def split_rows(count: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Two disjoint halves of `count` rows: (predictor rows, scored rows)."""
     order = np.random.default_rng(seed).permutation(count)
-    return np.sort(order[: count // 2]), np.sort(order[count // 2:])
+    return np.sort(order[: count // 2]), np.sort(order[count // 2 :])
 
 
 def _ridge_dual(eig: tuple[np.ndarray, np.ndarray], y: np.ndarray, alpha: float) -> np.ndarray:
@@ -82,7 +82,9 @@ def _fit_one(x: np.ndarray, y: np.ndarray, seed: int) -> tuple[np.ndarray, float
     return x.T @ dual, centre, pearson(y, out_of_fold[best])
 
 
-def fit_predictor(features: np.ndarray, labels: np.ndarray, mask: np.ndarray, names: tuple[str, ...], seed: int = 0) -> FeaturePredictor:
+def fit_predictor(
+    features: np.ndarray, labels: np.ndarray, mask: np.ndarray, names: tuple[str, ...], seed: int = 0
+) -> FeaturePredictor:
     """Fit on real covers: `labels`/`mask` are the dataset's encoded (n, c) arrays."""
     features = np.asarray(features, dtype=np.float64)
     mean = features.mean(axis=0)
@@ -100,15 +102,21 @@ def fit_predictor(features: np.ndarray, labels: np.ndarray, mask: np.ndarray, na
         y = labels[present, j].astype(np.float64)
         if present.sum() < MIN_ROWS or y.std() == 0:
             cv_r[name] = None
-            log.info("steering: %s has %d labelled covers with %d distinct values; not predicted",
-                     name, present.sum(), len(np.unique(y)))
+            log.info(
+                "steering: %s has %d labelled covers with %d distinct values; not predicted",
+                name,
+                present.sum(),
+                len(np.unique(y)),
+            )
             continue
         weights[:, j], bias[j], cv_r[name] = _fit_one(x_all[present], y, seed)
         fitted[j] = True
     return FeaturePredictor(tuple(names), mean, scale, weights, bias, fitted, cv_r, rows)
 
 
-def steering_correlations(predictor: FeaturePredictor, features: np.ndarray, requested: np.ndarray, mask: np.ndarray) -> dict[str, dict]:
+def steering_correlations(
+    predictor: FeaturePredictor, features: np.ndarray, requested: np.ndarray, mask: np.ndarray
+) -> dict[str, dict]:
     """Per feature: r between requested and recovered values over generated images where the
     feature was requested (mask 1)."""
     recovered = predictor.predict(features)
@@ -124,7 +132,9 @@ def steering_correlations(predictor: FeaturePredictor, features: np.ndarray, req
     return report
 
 
-def sweep_conditions(base_labels: np.ndarray, base_mask: np.ndarray, feature: int, values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def sweep_conditions(
+    base_labels: np.ndarray, base_mask: np.ndarray, feature: int, values: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Rows (one per base row) x columns (one per value): the base condition with one feature
     set to each value and marked present. Returns flattened (rows * columns, c) arrays."""
     labels = np.repeat(base_labels, len(values), axis=0).astype(np.float32)

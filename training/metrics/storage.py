@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from training.atomic import atomic_path, write_json  # noqa: F401  (the metrics' file API)
+from albumgan.atomic import atomic_path, write_json  # noqa: F401  (the metrics' file API)
 
 CACHE_ENV = "ALBUMGAN_CACHE_DIR"
 

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
-from training.data.format import Item, write_dataset
-from training.labels import DEFAULT_SCHEMA, LabelSchema
-from training.metrics.samplers import SamplerInfo
+from albumgan.labels import DEFAULT_SCHEMA, LabelSchema
+from albumgan.modelfile import ModelInfo
+from albumgan.training.data.format import Item, write_dataset
 
 DRIVEN = ("valence", "energy", "acousticness", "popularity")
 
@@ -24,7 +24,9 @@ def _value(labels: np.ndarray, mask: np.ndarray, schema: LabelSchema, name: str)
     return float(labels[j]) if mask[j] > 0.5 else 0.0
 
 
-def draw_cover(labels: np.ndarray, mask: np.ndarray, resolution: int, texture_seed: int, schema: LabelSchema = DEFAULT_SCHEMA) -> np.ndarray:
+def draw_cover(
+    labels: np.ndarray, mask: np.ndarray, resolution: int, texture_seed: int, schema: LabelSchema = DEFAULT_SCHEMA
+) -> np.ndarray:
     unit = {n: (_value(labels, mask, schema, n) + 1.0) / 2.0 for n in DRIVEN}
     rgb = colorsys.hsv_to_rgb(0.7 * unit["valence"], 0.8, 0.25 + 0.7 * unit["energy"])
     image = np.empty((resolution, resolution, 3), np.float32)
@@ -43,20 +45,40 @@ class SyntheticSampler:
 
     def __init__(self, resolution: int = 32, schema: LabelSchema = DEFAULT_SCHEMA):
         self.schema = schema
-        self.info = SamplerInfo(kind="acgan", format="synthetic", path="synthetic", resolution=resolution,
-                                z_dim=8, latent_prior="normal", schema=schema, step=0, name="synthetic-rule")
+        self.info = ModelInfo(
+            kind="acgan",
+            format="synthetic",
+            resolution=resolution,
+            z_dim=8,
+            latent_prior="normal",
+            schema=schema,
+            step=0,
+            name="synthetic-rule",
+        )
 
     def generate(self, z, labels=None, mask=None):
         seeds = [int.from_bytes(row.astype(np.float32).tobytes()[:8], "little") for row in z]
-        return np.stack([draw_cover(labels[k], mask[k], self.info.resolution, seeds[k], self.schema) for k in range(len(z))])
+        return np.stack(
+            [draw_cover(labels[k], mask[k], self.info.resolution, seeds[k], self.schema) for k in range(len(z))]
+        )
 
 
-def write_synthetic_dataset(out: str | Path, count: int, resolution: int = 32, seed: int = 0, schema: LabelSchema = DEFAULT_SCHEMA) -> Path:
+def write_synthetic_dataset(
+    out: str | Path, count: int, resolution: int = 32, seed: int = 0, schema: LabelSchema = DEFAULT_SCHEMA
+) -> Path:
     """`count` covers with every feature drawn uniformly and present, drawn by the rule."""
     rng = np.random.default_rng(seed)
     labels = rng.uniform(-1.0, 1.0, (count, len(schema))).astype(np.float32)
     mask = np.ones_like(labels)
-    items = [Item(id=f"synthetic-{k:05d}", features=schema.decode(labels[k]), feature_sources=dict.fromkeys(schema.names, "synthetic"))
-             for k in range(count)]
+    items = [
+        Item(
+            id=f"synthetic-{k:05d}",
+            features=schema.decode(labels[k]),
+            feature_sources=dict.fromkeys(schema.names, "synthetic"),
+        )
+        for k in range(count)
+    ]
     images = (draw_cover(labels[k], mask[k], resolution, seed * 1_000_003 + k, schema) for k in range(count))
-    return write_dataset(out, items, {resolution: images}, schema=schema, provenance={"source": "synthetic steering check"})
+    return write_dataset(
+        out, items, {resolution: images}, schema=schema, provenance={"source": "synthetic steering check"}
+    )

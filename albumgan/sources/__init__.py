@@ -2,7 +2,7 @@
 
 Torch-free on purpose: the bot process imports this package."""
 
-from training.sources.errors import (
+from albumgan.sources.errors import (
     Forbidden,
     NotFound,
     RateLimited,
@@ -11,7 +11,7 @@ from training.sources.errors import (
     SpotifyUnavailable,
     Unavailable,
 )
-from training.sources.features import (
+from albumgan.sources.features import (
     FEATURE_NAMES,
     PROVIDER_NAMES,
     FeatureProvider,
@@ -24,9 +24,9 @@ from training.sources.features import (
     SpotifyPopularity,
     build_providers,
 )
-from training.sources.reccobeats import ReccoBeatsClient
-from training.sources.retry import RetryPolicy
-from training.sources.spotify import SpotifyCatalog, spotify_client, spotify_id
+from albumgan.sources.reccobeats import ReccoBeatsClient
+from albumgan.sources.retry import RetryPolicy
+from albumgan.sources.spotify import SpotifyCatalog, spotify_client
 
 __all__ = [
     "FEATURE_NAMES",
@@ -51,5 +51,4 @@ __all__ = [
     "Unavailable",
     "build_providers",
     "spotify_client",
-    "spotify_id",
 ]

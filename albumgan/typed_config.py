@@ -43,7 +43,7 @@ def _coerce(hint, value, where: str, key: str):
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, Mapping):
             _fail(where, f"[{key}] must be a table, got {_describe(value)}")
-        return build(hint, value, where=where, section=key)
+        return build(typing.cast(type, hint), value, where=where, section=key)
     origin = typing.get_origin(hint)
     if origin is list:
         (item_type,) = typing.get_args(hint)

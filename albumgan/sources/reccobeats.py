@@ -10,8 +10,8 @@ import re
 
 import requests
 
-from training.sources.errors import RateLimited, ReccoBeatsUnavailable
-from training.sources.retry import RetryPolicy, parse_retry_after
+from albumgan.sources.errors import RateLimited, ReccoBeatsUnavailable
+from albumgan.sources.retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
 

@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import re
@@ -23,14 +24,14 @@ import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOauthError
 
-from training.sources.errors import (
+from albumgan.sources.errors import (
     Forbidden,
     NotFound,
     RateLimited,
     SourceError,
     SpotifyUnavailable,
 )
-from training.sources.retry import RetryPolicy, parse_retry_after
+from albumgan.sources.retry import RetryPolicy, parse_retry_after
 
 log = logging.getLogger(__name__)
 
@@ -41,26 +42,6 @@ SEARCH_MAX_OFFSET = 1000
 TRACKS_BATCH = 50
 ALBUMS_BATCH = 20
 AUDIO_FEATURES_BATCH = 100
-
-_ID = re.compile(r"^[0-9A-Za-z]{22}$")
-_LINK = re.compile(
-    r"^(?:spotify:(?P<uri_kind>[a-z]+):(?P<uri_id>[0-9A-Za-z]+)"
-    r"|https?://open\.spotify\.com/(?:intl-[a-zA-Z-]+/)?(?:embed/)?(?P<url_kind>[a-z]+)/(?P<url_id>[0-9A-Za-z]+)(?:[?#].*)?)$"
-)
-
-
-def spotify_id(text: str, kind: str) -> str:
-    """A bare base-62 id from an id, `spotify:<kind>:<id>` URI or open.spotify.com URL."""
-    text = text.strip()
-    if _ID.match(text):
-        return text
-    match = _LINK.match(text)
-    if not match:
-        raise ValueError(f"not a Spotify {kind} id, URI or link: {text!r}")
-    found_kind = match["uri_kind"] or match["url_kind"]
-    if found_kind != kind:
-        raise ValueError(f"expected a Spotify {kind}, got a {found_kind}: {text!r}")
-    return match["uri_id"] or match["url_id"]
 
 
 def spotify_client(
@@ -172,7 +153,9 @@ class SpotifyCatalog:
         )
         return result.get(kind + "s") or {"items": [], "next": None, "total": 0}
 
-    def search_all(self, query: str, kind: str = "album", *, max_results: int = 100, offset: int = 0) -> Iterator[tuple[int, dict]]:
+    def search_all(
+        self, query: str, kind: str = "album", *, max_results: int = 100, offset: int = 0
+    ) -> Iterator[tuple[int, dict]]:
         """(offset, item) pairs for up to `max_results` results, 10 per request."""
         end = min(offset + max_results, SEARCH_MAX_OFFSET + SEARCH_LIMIT)
         while offset < end:
@@ -188,10 +171,24 @@ class SpotifyCatalog:
     # --- batches with single-request fallback ----------------------------------------
     def tracks(self, track_ids: list[str]) -> list[dict | None]:
         """Full track objects in the order asked, None for unknown ids."""
-        return self._batched(track_ids, "track", TRACKS_BATCH, "batch_tracks", lambda ids: self.sp.tracks(ids, market=self.market)["tracks"], self.track)
+        return self._batched(
+            track_ids,
+            "track",
+            TRACKS_BATCH,
+            "batch_tracks",
+            lambda ids: self.sp.tracks(ids, market=self.market)["tracks"],
+            self.track,
+        )
 
     def albums(self, album_ids: list[str]) -> list[dict | None]:
-        return self._batched(album_ids, "album", ALBUMS_BATCH, "batch_albums", lambda ids: self.sp.albums(ids, market=self.market)["albums"], self.album)
+        return self._batched(
+            album_ids,
+            "album",
+            ALBUMS_BATCH,
+            "batch_albums",
+            lambda ids: self.sp.albums(ids, market=self.market)["albums"],
+            self.album,
+        )
 
     def audio_features(self, track_ids: list[str]) -> list[dict | None]:
         """Spotify audio features (None entries for tracks without); raises `Forbidden` for
@@ -199,7 +196,9 @@ class SpotifyCatalog:
         out: list[dict | None] = []
         for start in range(0, len(track_ids), AUDIO_FEATURES_BATCH):
             chunk = track_ids[start : start + AUDIO_FEATURES_BATCH]
-            result = self._call(lambda c=chunk: _quiet_deprecation(self.sp.audio_features, c), "audio-features", ",".join(chunk))
+            result = self._call(
+                functools.partial(_quiet_deprecation, self.sp.audio_features, chunk), "audio-features", ",".join(chunk)
+            )
             out.extend(result or [None] * len(chunk))
         return out
 
@@ -224,7 +223,7 @@ class SpotifyCatalog:
             chunk = ids[start : start + size]
             if getattr(self, flag):
                 try:
-                    out.extend(self._call(lambda c=chunk: batch_call(c), kind, ",".join(chunk)))
+                    out.extend(self._call(functools.partial(batch_call, chunk), kind, ",".join(chunk)))
                     continue
                 except Forbidden:
                     log.warning("Spotify refuses batch %s requests (403): one request per %s from now on", kind, kind)
@@ -241,7 +240,7 @@ class SpotifyCatalog:
             yield from page.get("items") or []
             if not page.get("next"):
                 return
-            page = self._call(lambda p=page: self.sp.next(p), kind, id)
+            page = self._call(functools.partial(self.sp.next, page), kind, id)
 
     def _call(self, fn: Callable[[], Any], kind: str, id: str) -> Any:
         policy = self.retry
@@ -290,7 +289,9 @@ def _message(exc: spotipy.SpotifyException) -> str:
 
 
 def _http_error(response: requests.Response) -> spotipy.SpotifyException:
-    return spotipy.SpotifyException(response.status_code, -1, f"{response.url}:\n {response.reason}", headers=response.headers)
+    return spotipy.SpotifyException(
+        response.status_code, -1, f"{response.url}:\n {response.reason}", headers=response.headers
+    )
 
 
 def _quiet_deprecation(fn, *args):

@@ -1,4 +1,4 @@
-"""bot.engine and bot.imaging on real exported models: validation of bad files, provider
+"""albumgan.bot.engine and bot.imaging on real tiny_models models: validation of bad files, provider
 choice, determinism, micro-batching, hot reload, display upscaling. Torch-free side."""
 
 from __future__ import annotations
@@ -12,25 +12,29 @@ import threading
 from pathlib import Path
 
 import numpy as np
-import onnx
 import pytest
 from PIL import Image
 
-from bot.engine import Engine, ModelError, ModelRunner, cuda_device_count, physical_cores
-from bot.imaging import DISPLAY_SIZE, RESAMPLE, to_png, upscale
-from export.onnx_export import export_checkpoint
-
-from .conftest import Z_DIM, make_checkpoint
+from albumgan.bot.engine import Engine, ModelError, ModelRunner, cuda_device_count, physical_cores
+from albumgan.bot.imaging import DISPLAY_SIZE, RESAMPLE, to_png, upscale
 
 REPO = Path(__file__).resolve().parents[2]
+Z_DIM = 16  # of the tiny test models (tests/models/make_test_models.py)
 
 
 def within_one_level(a: np.ndarray, b: np.ndarray) -> bool:
     return a.shape == b.shape and int(np.abs(a.astype(int) - b.astype(int)).max()) <= 1
 
 
+def onnx_package():
+    """Rewriting model files needs the onnx package (the train extra); a bot-only install
+    skips just those tests."""
+    return pytest.importorskip("onnx")
+
+
 def rewrite(source: Path, target: Path, *, props=None, drop=()) -> Path:
     """A copy of a model with some metadata_props changed or removed."""
+    onnx = onnx_package()
     model = onnx.load(source)
     current = {p.key: p.value for p in model.metadata_props}
     current.update(props or {})
@@ -43,14 +47,15 @@ def rewrite(source: Path, target: Path, *, props=None, drop=()) -> Path:
 
 
 def metadata_of(path: Path) -> dict[str, str]:
+    onnx = onnx_package()
     return {p.key: p.value for p in onnx.load(path).metadata_props}
 
 
 # Refusing bad files.
 
 
-def test_missing_truncated_and_garbage_files_are_refused(tmp_path, exported):
-    good = exported["unconditional"][1].path
+def test_missing_truncated_and_garbage_files_are_refused(tmp_path, tiny_models):
+    good = tiny_models["unconditional"]
     with pytest.raises(ModelError, match=r"nothere\.onnx: no such model file"):
         Engine.load(tmp_path / "nothere.onnx")
     truncated = tmp_path / "truncated.onnx"
@@ -63,8 +68,8 @@ def test_missing_truncated_and_garbage_files_are_refused(tmp_path, exported):
         Engine.load(garbage)
 
 
-def test_models_without_or_with_unknown_metadata_are_refused(tmp_path, exported):
-    good = exported["unconditional"][1].path
+def test_models_without_or_with_unknown_metadata_are_refused(tmp_path, tiny_models):
+    good = tiny_models["unconditional"]
     every_key = list(metadata_of(good))
     bare = rewrite(good, tmp_path / "bare.onnx", drop=every_key)
     with pytest.raises(ModelError, match=r"bare\.onnx: not an albumgan model"):
@@ -78,14 +83,14 @@ def test_models_without_or_with_unknown_metadata_are_refused(tmp_path, exported)
     odd_kind = rewrite(good, tmp_path / "odd.onnx", props={"albumgan.kind": "stylegan"})
     with pytest.raises(ModelError, match="unknown model kind 'stylegan'"):
         Engine.load(odd_kind)
-    bad_schema = rewrite(exported["acgan"][1].path, tmp_path / "schema.onnx", props={"albumgan.label_schema": "{"})
+    bad_schema = rewrite(tiny_models["acgan"], tmp_path / "schema.onnx", props={"albumgan.label_schema": "{"})
     with pytest.raises(ModelError, match="label schema is not valid JSON"):
         Engine.load(bad_schema)
 
 
-def test_graphs_that_do_not_match_their_metadata_are_refused(tmp_path, exported):
-    unconditional = exported["unconditional"][1].path
-    acgan_props = metadata_of(exported["acgan"][1].path)
+def test_graphs_that_do_not_match_their_metadata_are_refused(tmp_path, tiny_models):
+    unconditional = tiny_models["unconditional"]
+    acgan_props = metadata_of(tiny_models["acgan"])
     # An unconditional graph that claims to be an acgan: inputs do not match.
     claims_acgan = rewrite(unconditional, tmp_path / "claims.onnx", props=acgan_props)
     with pytest.raises(ModelError, match=r"claims\.onnx: inputs \['z'\] do not match the acgan model"):
@@ -94,6 +99,7 @@ def test_graphs_that_do_not_match_their_metadata_are_refused(tmp_path, exported)
     with pytest.raises(ModelError, match=r"input z is tensor\(float\)\['batch', 16\], expected"):
         Engine.load(wrong_z)
     # A valid ONNX model with albumgan metadata but foreign inputs and a float output.
+    onnx = onnx_package()
     graph = onnx.helper.make_graph(
         [onnx.helper.make_node("Identity", ["noise"], ["image"])],
         "foreign",
@@ -111,8 +117,8 @@ def test_graphs_that_do_not_match_their_metadata_are_refused(tmp_path, exported)
 # Providers, threads, no torch, no noise.
 
 
-def test_cpu_machine_runs_on_cpu_and_refuses_an_explicit_cuda_request(exported):
-    path = exported["unconditional"][1].path
+def test_cpu_machine_runs_on_cpu_and_refuses_an_explicit_cuda_request(tiny_models):
+    path = tiny_models["unconditional"]
     engine = Engine.load(path)
     assert engine.session.get_session_options().intra_op_num_threads == physical_cores()
     assert Engine.load(path, threads=1).session.get_session_options().intra_op_num_threads == 1
@@ -124,26 +130,26 @@ def test_cpu_machine_runs_on_cpu_and_refuses_an_explicit_cuda_request(exported):
         assert Engine.load(path, device="cuda").info.provider == "CUDAExecutionProvider"
 
 
-def test_engine_imports_no_torch_and_loads_quietly(exported):
-    path = exported["acgan"][1].path
+def test_engine_imports_no_torch_and_loads_quietly(tiny_models):
+    path = tiny_models["acgan"]
     script = textwrap.dedent(
         f"""
         import logging, sys
         logging.basicConfig(level=logging.INFO, format="%(name)s %(message)s")
-        from bot.engine import Engine
-        from bot.imaging import to_png, upscale
+        from albumgan.bot.engine import Engine
+        from albumgan.bot.imaging import to_png, upscale
         engine = Engine.load({str(path)!r})
         labels, mask = engine.info.encode({{"energy": 0.9, "tempo": 128.0}})
         image = engine.run(engine.info.latents([5]), labels[None], mask[None])[0]
         png = to_png(upscale(image))
         assert png.startswith(b"\\x89PNG")
-        assert "torch" not in sys.modules, "bot.engine pulled in torch"
+        assert "torch" not in sys.modules, "albumgan.bot.engine pulled in torch"
         """
     )
     proc = subprocess.run([sys.executable, "-c", script], cwd=REPO, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     lines = proc.stderr.strip().splitlines()
-    assert len(lines) == 1 and lines[0].startswith("bot.engine loaded acgan model"), proc.stderr
+    assert len(lines) == 1 and lines[0].startswith("albumgan.bot.engine loaded acgan model"), proc.stderr
     if cuda_device_count() == 0:
         assert lines[0].endswith("on CPU")
 
@@ -151,11 +157,13 @@ def test_engine_imports_no_torch_and_loads_quietly(exported):
 # Determinism and input checks.
 
 
-def test_same_seed_and_features_give_the_same_cover(exported):
-    path = exported["acgan"][1].path
+def test_same_seed_and_features_give_the_same_cover(tiny_models):
+    path = tiny_models["acgan"]
     first, second = Engine.load(path), Engine.load(path, threads=1)
     z = first.info.latents([11, 12, 13, 14])
-    labels, mask = first.info.schema.encode_rows([{"valence": 0.2}, {}, {"tempo": 90.0, "energy": 1.0}, {"loudness": -5}])
+    labels, mask = first.info.schema.encode_rows(
+        [{"valence": 0.2}, {}, {"tempo": 90.0, "energy": 1.0}, {"loudness": -5}]
+    )
     batch = first.run(z, labels, mask)
     assert np.array_equal(batch, first.run(z, labels, mask))
     assert np.array_equal(batch, second.run(z, labels, mask))
@@ -165,9 +173,9 @@ def test_same_seed_and_features_give_the_same_cover(exported):
     assert not np.array_equal(batch[0], batch[1])
 
 
-def test_wrong_inputs_are_rejected_before_running(exported):
-    unconditional = Engine.load(exported["unconditional"][1].path)
-    acgan = Engine.load(exported["acgan"][1].path)
+def test_wrong_inputs_are_rejected_before_running(tiny_models):
+    unconditional = Engine.load(tiny_models["unconditional"])
+    acgan = Engine.load(tiny_models["acgan"])
     z = unconditional.info.latents([1])
     with pytest.raises(ValueError, match=r"z must have shape \(N>=1, 16\)"):
         unconditional.run(np.zeros((1, Z_DIM + 1), np.float32))
@@ -183,14 +191,9 @@ def test_wrong_inputs_are_rejected_before_running(exported):
 
 
 @pytest.fixture(scope="module")
-def two_models(tmp_path_factory):
+def two_models(tiny_models):
     """Two unconditional models with different weights, for reload tests."""
-    root = tmp_path_factory.mktemp("reload")
-    paths = []
-    for seed in (10, 20):
-        checkpoint = make_checkpoint(root / f"g{seed}.pt", "unconditional", seed=seed, step=seed)
-        paths.append(export_checkpoint(checkpoint, root / f"model{seed}.onnx")[0].path)
-    return paths
+    return [tiny_models["unconditional"], tiny_models["unconditional-v2"]]
 
 
 def gate_worker(runner: ModelRunner) -> threading.Event:
@@ -201,8 +204,8 @@ def gate_worker(runner: ModelRunner) -> threading.Event:
     return gate
 
 
-async def test_concurrent_requests_share_runs_and_match_single_runs(exported):
-    path = exported["acgan"][1].path
+async def test_concurrent_requests_share_runs_and_match_single_runs(tiny_models):
+    path = tiny_models["acgan"]
     engine = Engine.load(path)
     runner = ModelRunner(path, max_batch=5)
     z = engine.info.latents(range(12))
@@ -278,8 +281,8 @@ async def test_close_finishes_accepted_requests(two_models):
 # Display.
 
 
-def test_upscale_is_a_plain_lanczos_resample_and_png_round_trips(exported):
-    engine = Engine.load(exported["unconditional"][1].path)
+def test_upscale_is_a_plain_lanczos_resample_and_png_round_trips(tiny_models):
+    engine = Engine.load(tiny_models["unconditional"])
     image = engine.run(engine.info.latents([9]))[0]
     picture = upscale(image)
     assert picture.size == (DISPLAY_SIZE, DISPLAY_SIZE) and picture.mode == "RGB"
@@ -294,3 +297,11 @@ def test_upscale_is_a_plain_lanczos_resample_and_png_round_trips(exported):
     assert upscale(image, size=16).size == (16, 16)
     with pytest.raises(ValueError, match=r"expected a uint8 \(H, W, 3\) array"):
         upscale(image.astype(np.float32))
+
+
+def test_committed_tiny_models_are_what_their_script_makes():
+    onnx_package()
+    from tests.models.make_test_models import HERE, MODELS, model_bytes
+
+    for stem in MODELS:
+        assert (HERE / f"{stem}.onnx").read_bytes() == model_bytes(stem), f"rerun {HERE / 'make_test_models.py'}"

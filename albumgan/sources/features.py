@@ -14,13 +14,13 @@ import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, TypeGuard
 
-from training.labels import DEFAULT_SCHEMA
-from training.sources.errors import Forbidden, RateLimited, Unavailable
-from training.sources.reccobeats import DEFAULT_BASE_URL, ReccoBeatsClient
-from training.sources.retry import RetryPolicy
-from training.sources.spotify import SpotifyCatalog
+from albumgan.labels import DEFAULT_SCHEMA
+from albumgan.sources.errors import Forbidden, RateLimited, Unavailable
+from albumgan.sources.reccobeats import DEFAULT_BASE_URL, ReccoBeatsClient
+from albumgan.sources.retry import RetryPolicy
+from albumgan.sources.spotify import SpotifyCatalog
 
 log = logging.getLogger(__name__)
 
@@ -209,9 +209,9 @@ def build_providers(
             raise ValueError(f"feature provider {name!r} needs a Spotify catalog (credentials)")
         if name.startswith("reccobeats") and recco is None:
             recco = ReccoBeatsClient(reccobeats_base_url, retry=retry, timeout_s=timeout_s)
-        if name == "spotify-audio-features":
+        if name == "spotify-audio-features" and catalog is not None:  # (None was refused above)
             providers.append(SpotifyAudioFeatures(catalog))
-        elif name == "spotify-popularity":
+        elif name == "spotify-popularity" and catalog is not None:
             providers.append(SpotifyPopularity(catalog))
         elif name == "reccobeats":
             providers.append(ReccoBeats(client=recco))
@@ -224,7 +224,7 @@ def build_providers(
     return providers
 
 
-def _is_number(value) -> bool:
+def _is_number(value: object) -> TypeGuard[float]:
     return isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
 
 
