@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import io
 import logging
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -24,7 +23,7 @@ from discord import app_commands
 from albumgan.bot.cards import features_summary
 from albumgan.bot.config import DiscordConfig
 from albumgan.bot.inflight import DRAIN_TIMEOUT_S, InFlight
-from albumgan.bot.types import CoverCommands, CoverResult, Requester, ServiceUnavailable, UserError
+from albumgan.bot.types import CoverCommands, CoverResult, Requester, failure_text
 from albumgan.modelfile import ModelInfo
 
 log = logging.getLogger(__name__)
@@ -164,7 +163,7 @@ class CoverCommandTree(app_commands.CommandTree):
         if isinstance(error, app_commands.TransformerError | app_commands.CheckFailure):
             await answer_privately(interaction, f"That didn't work: {error}")
             return
-        await report_incident(interaction, error)
+        await answer_failure(interaction, error)
 
 
 async def answer_privately(interaction: discord.Interaction, text: str) -> None:
@@ -182,12 +181,10 @@ async def answer_privately(interaction: discord.Interaction, text: str) -> None:
         log.warning("could not answer interaction %s: %s", interaction.id, exc)
 
 
-async def report_incident(interaction: discord.Interaction, error: BaseException) -> None:
-    incident = secrets.token_hex(3)
+async def answer_failure(interaction: discord.Interaction, error: BaseException) -> None:
     command = interaction.command
     what = command.name if command is not None else (interaction.data or {}).get("custom_id")
-    log.error("incident %s: interaction %s (%s) failed", incident, interaction.id, what, exc_info=error)
-    await answer_privately(interaction, f"Something broke on our side (incident {incident}). Please try again later.")
+    await answer_privately(interaction, failure_text(error, f"interaction {interaction.id} ({what})"))
 
 
 class CoverBotMixin:
@@ -229,7 +226,7 @@ class CoverBotMixin:
                 models = await self.service.about()
                 await interaction.response.send_message(embed=about_embed(models), ephemeral=True)
             except Exception as exc:  # noqa: BLE001 - every failure still gets an answer
-                await self._answer_failure(interaction, exc)
+                await answer_failure(interaction, exc)
 
         for command in (cover, album, random, about):
             self.tree.add_command(command)
@@ -282,7 +279,7 @@ class CoverBotMixin:
                     view=result_view(result.generation_id),
                 )
             except Exception as exc:  # noqa: BLE001 - every failure still gets an answer
-                await self._answer_failure(interaction, exc)
+                await answer_failure(interaction, exc)
 
     @staticmethod
     def _queued_notice(interaction: discord.Interaction) -> OnQueued:
@@ -295,15 +292,6 @@ class CoverBotMixin:
                 log.warning("queue notice for %s failed: %s", interaction.id, exc)
 
         return on_queued
-
-    @staticmethod
-    async def _answer_failure(interaction: discord.Interaction, exc: Exception) -> None:
-        if isinstance(exc, UserError):
-            await answer_privately(interaction, str(exc))
-        elif isinstance(exc, ServiceUnavailable):
-            await answer_privately(interaction, str(exc) or "A service I depend on is down; please try again soon.")
-        else:
-            await report_incident(interaction, exc)
 
     async def drain(self, timeout: float = DRAIN_TIMEOUT_S) -> None:
         """Refuse new work and let in-flight requests finish (the service belongs to whoever

@@ -23,7 +23,6 @@ import asyncio
 import html
 import logging
 import re
-import secrets
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -43,7 +42,7 @@ from slack_sdk.webhook.async_client import AsyncWebhookClient
 from albumgan.bot.cards import features_summary
 from albumgan.bot.config import SlackConfig
 from albumgan.bot.inflight import DRAIN_TIMEOUT_S, InFlight
-from albumgan.bot.types import CoverCommands, CoverResult, Requester, ServiceUnavailable, UserError
+from albumgan.bot.types import CoverCommands, CoverResult, Requester, UserError, failure_text
 from albumgan.modelfile import ModelInfo
 
 log = logging.getLogger(__name__)
@@ -462,15 +461,9 @@ class SlackFrontend:
 
     @staticmethod
     def _failure_text(exc: Exception, what: str) -> str:
-        if isinstance(exc, UserError):
-            return str(exc)
-        if isinstance(exc, ServiceUnavailable):
-            return str(exc) or "A service I depend on is down; please try again soon."
         if isinstance(exc, SlackApiError) and exc.response.get("error") == "ratelimited":
             return "Slack asked me to slow down; please try again in a minute."
-        incident = secrets.token_hex(3)
-        log.error("incident %s: Slack request (%s) failed", incident, what, exc_info=exc)
-        return f"Something broke on our side (incident {incident}). Please try again later."
+        return failure_text(exc, f"Slack request ({what})")
 
     async def _tell(self, who: Requester, response_url: str, text: str) -> None:
         """An ephemeral message to the person: through the request's response_url, else

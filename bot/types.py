@@ -6,11 +6,17 @@ into their platform's message. Nothing here knows about a platform.
 
 from __future__ import annotations
 
+import logging
+import secrets
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from albumgan.modelfile import ModelInfo
+
+log = logging.getLogger(__name__)
+
+SERVICE_DOWN = "A service I depend on is down; please try again soon."
 
 # Called with the queue position when a request has to wait for a slot.
 OnQueued = Callable[[int], Awaitable[None]] | None
@@ -22,6 +28,19 @@ class UserError(Exception):
 
 class ServiceUnavailable(Exception):
     """An upstream (Spotify, feature provider, model) is down: a friendly message, no blame."""
+
+
+def failure_text(exc: BaseException, what: str) -> str:
+    """What a chat user is told when their request failed: the friendly text of a
+    UserError or ServiceUnavailable as is; anything else is a bug, logged with its traceback
+    under a short incident id that the answer quotes (never the exception itself)."""
+    if isinstance(exc, UserError):
+        return str(exc)
+    if isinstance(exc, ServiceUnavailable):
+        return str(exc) or SERVICE_DOWN
+    incident = secrets.token_hex(3)
+    log.error("incident %s: %s failed", incident, what, exc_info=exc)
+    return f"Something broke on our side (incident {incident}). Please try again later."
 
 
 @dataclass(frozen=True)

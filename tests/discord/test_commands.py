@@ -94,7 +94,7 @@ async def test_internal_error_is_logged_with_an_incident_id(fake_discord, start_
     service = StubService()
     service.fail_with = RuntimeError("onnxruntime exploded")
     await start_bot(service)
-    with caplog.at_level(logging.ERROR, logger="albumgan.bot.discord_app"):
+    with caplog.at_level(logging.ERROR, logger="albumgan.bot.types"):
         log = await fake_discord.send_interaction(fake_discord.slash_command("random"))
         final = await log.wait_final()
     match = re.search(r"incident ([0-9a-f]{6})", final.content)
