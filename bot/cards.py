@@ -89,7 +89,7 @@ def render_features_card(
         known = value is not None
         draw.text((24, y + 8), spec.name, font=mid, fill=TEXT if known else MUTED)
         draw.rounded_rectangle((BAR_X0, y + 10, BAR_X1, y + 36), radius=6, fill=TRACK)
-        if known:
+        if value is not None:
             share = (min(max(value, spec.low), spec.high) - spec.low) / (spec.high - spec.low)
             x1 = BAR_X0 + max(12, round(share * (BAR_X1 - BAR_X0)))
             draw.rounded_rectangle((BAR_X0, y + 10, x1, y + 36), radius=6, fill=PALETTE[i % len(PALETTE)])

@@ -240,7 +240,7 @@ def _report(result: CoverResult, output: Path) -> None:
     """Write the PNGs and print what was used to make them."""
     write_bytes(output, result.image_png)
     card_path = output.with_name(f"{output.stem}-features.png") if result.card_png else None
-    if card_path is not None:
+    if card_path is not None and result.card_png is not None:
         write_bytes(card_path, result.card_png)
     print(f"{result.title} — {result.subtitle}")
     if result.source_url:

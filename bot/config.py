@@ -157,7 +157,7 @@ class Secrets:
 def load_config(path: str | os.PathLike | None = None) -> BotConfig:
     """Read `path` (default ./bot.toml; a missing default file means all defaults)."""
     explicit = path is not None
-    file = Path(path if explicit else DEFAULT_CONFIG_NAME)
+    file = Path(path) if path is not None else Path(DEFAULT_CONFIG_NAME)
     if not file.exists():
         if explicit:
             raise ConfigError(f"{file}: config file not found")

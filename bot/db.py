@@ -171,14 +171,14 @@ class Database:
             rows,
         )
 
-    async def get_metadata(self, kind: str, object_id: str, max_age_s: float) -> dict | list | None:
+    async def get_metadata(self, kind: str, object_id: str, max_age_s: float) -> dict | None:
         rows = await self._fetchall(
             "SELECT data_json FROM metadata_cache WHERE kind = ? AND object_id = ? AND fetched_at >= ?",
             (kind, object_id, time.time() - max_age_s),
         )
         return json.loads(rows[0][0]) if rows else None
 
-    async def put_metadata(self, kind: str, object_id: str, data: dict | list) -> None:
+    async def put_metadata(self, kind: str, object_id: str, data: dict) -> None:
         await self._write_many(
             "INSERT OR REPLACE INTO metadata_cache (kind, object_id, data_json, fetched_at) VALUES (?, ?, ?, ?)",
             [(kind, object_id, json.dumps(data), time.time())],
@@ -217,7 +217,8 @@ class Database:
                     rec.model_sha256,
                 ),
             )
-            return int(cursor.lastrowid)
+            assert cursor.lastrowid is not None  # an INSERT always sets it
+            return cursor.lastrowid
 
     async def get_generation(self, generation_id: int) -> GenerationRecord | None:
         rows = await self._fetchall(
@@ -296,7 +297,7 @@ class Database:
 
     async def _fetchall(self, sql: str, params: Sequence = ()) -> list[tuple]:
         async with self._conn.execute(sql, params) as cursor:
-            return list(await cursor.fetchall())
+            return [tuple(row) for row in await cursor.fetchall()]
 
     async def _write_many(self, sql: str, rows: list[tuple]) -> None:
         if not rows:

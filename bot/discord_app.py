@@ -183,7 +183,8 @@ async def answer_privately(interaction: discord.Interaction, text: str) -> None:
 
 async def answer_failure(interaction: discord.Interaction, error: BaseException) -> None:
     command = interaction.command
-    what = command.name if command is not None else (interaction.data or {}).get("custom_id")
+    data: dict[str, Any] = dict(interaction.data or {})
+    what = command.name if command is not None else data.get("custom_id")
     await answer_privately(interaction, failure_text(error, f"interaction {interaction.id} ({what})"))
 
 
@@ -193,7 +194,7 @@ class CoverBotMixin:
     def __init__(self, *, service: CoverCommands, settings: DiscordConfig | None = None, **client_options: Any) -> None:
         # Interactions need no privileged intent; guilds keeps discord.py's caches coherent.
         client_options.setdefault("intents", discord.Intents(guilds=True))
-        super().__init__(**client_options)  # type: ignore[call-arg]
+        super().__init__(**client_options)
         self.service = service
         self.settings = settings or DiscordConfig()
         self.tree = CoverCommandTree(self)  # type: ignore[arg-type]
@@ -228,7 +229,8 @@ class CoverBotMixin:
             except Exception as exc:  # noqa: BLE001 - every failure still gets an answer
                 await answer_failure(interaction, exc)
 
-        for command in (cover, album, random, about):
+        commands: list[app_commands.Command] = [cover, album, random, about]
+        for command in commands:
             self.tree.add_command(command)
 
     async def setup_hook(self) -> None:
@@ -248,7 +250,8 @@ class CoverBotMixin:
         # "This interaction failed": buttons from an older custom_id scheme, say.
         if interaction.type is not discord.InteractionType.component:
             return
-        custom_id = str((interaction.data or {}).get("custom_id", ""))
+        data: dict[str, Any] = dict(interaction.data or {})
+        custom_id = str(data.get("custom_id", ""))
         if not any(b.__discord_ui_compiled_template__.fullmatch(custom_id) for b in BUTTONS):
             await answer_privately(interaction, "This button is from an older version of me; run the command again.")
 

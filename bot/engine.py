@@ -244,7 +244,8 @@ class ModelRunner:
         self._engine = Engine.load(self.path, threads=threads, device=device)
         # One worker: a run already uses every core; a second would only contend.
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix="albumgan-onnx")
-        self._queue: asyncio.Queue[_Request] | None = None
+        # Bound to the event loop on first use (Python >= 3.10), so this may run in a thread.
+        self._queue: asyncio.Queue[_Request] = asyncio.Queue()
         self._batcher: asyncio.Task | None = None
         self._reload_lock: asyncio.Lock | None = None
         self._closed = False
@@ -269,7 +270,8 @@ class ModelRunner:
         def row(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else np.asarray(a, dtype=np.float32).reshape(1, -1)
 
-        z, labels, mask = row(z_row), row(labels_row), row(mask_row)
+        z = np.asarray(z_row, dtype=np.float32).reshape(1, -1)
+        labels, mask = row(labels_row), row(mask_row)
         engine.feed(z, labels, mask)  # fail fast, in the caller, on wrong shapes
         self._ensure_batcher()
         future = asyncio.get_running_loop().create_future()
@@ -304,7 +306,6 @@ class ModelRunner:
 
     def _ensure_batcher(self) -> None:
         if self._batcher is None:
-            self._queue = asyncio.Queue()
             self._batcher = asyncio.get_running_loop().create_task(self._batch_loop(), name="albumgan-batcher")
 
     async def _next_batch(self, pending: list[_Request]) -> list[_Request]:

@@ -252,7 +252,7 @@ def average(tracks: list[Features]) -> tuple[Features, dict[str, int]]:
     errors: dict[str, str] = {}
     counts: dict[str, int] = {}
     for name in DEFAULT_SCHEMA.names:
-        present = [t.values.get(name) for t in tracks if t.values.get(name) is not None]
+        present = [v for t in tracks if (v := t.values.get(name)) is not None]
         values[name] = float(np.mean(present)) if present else None
         counts[name] = len(present)
         providers = Counter(t.sources[name] for t in tracks if name in t.sources)

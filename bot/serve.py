@@ -79,7 +79,7 @@ async def _run_frontends(
             from albumgan.bot.discord_app import make_bot  # discord.py is only needed here
 
             bot = make_bot(service, config.discord)
-            closers.append(bot.close)  # type: ignore[attr-defined]
+            closers.append(bot.close)
             runners.append(asyncio.create_task(bot.start(secrets.discord_token)))  # type: ignore[attr-defined]
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({stopper, *runners}, return_when=asyncio.FIRST_COMPLETED)
