@@ -82,7 +82,7 @@ class DiscordFrontend:
     @contextlib.asynccontextmanager
     async def session(self, service: Any) -> AsyncIterator[DiscordFrontend]:
         from albumgan.bot.discord_app import make_bot
-        from tests.fakes.discord import FakeDiscord
+        from fakes.discord import FakeDiscord
 
         async with FakeDiscord() as fake:
             with fake.patched():
@@ -121,7 +121,7 @@ class SlackFrontend:
     async def session(self, service: Any) -> AsyncIterator[SlackFrontend]:
         from albumgan.bot.config import SlackConfig
         from albumgan.bot.slack_app import SlackFrontend as SlackApp
-        from tests.fakes.slack import FakeSlack
+        from fakes.slack import FakeSlack
 
         async with FakeSlack() as fake:
             self.fake = fake
@@ -302,8 +302,8 @@ def bench_config(scratch: Path, models: dict[str, Path], spotify: Any, recco: An
 
 async def run(args: argparse.Namespace) -> str:
     from albumgan.bot.service import CoverService
-    from tests.fakes.reccobeats import FakeReccoBeats
-    from tests.fakes.spotify import FakeSpotify, make_catalog
+    from fakes.reccobeats import FakeReccoBeats
+    from fakes.spotify import FakeSpotify, make_catalog
 
     mix = parse_mix(args.mix)
     with tempfile.TemporaryDirectory(prefix="bot-load-") as tmp:

@@ -20,8 +20,8 @@ from albumgan.sources import ProviderChain, SpotifyCatalog, build_providers, spo
 from albumgan.training.data.clean import CleanConfig
 from albumgan.training.data.crawl import DEFAULT_PROVIDERS, CrawlConfig, Crawler
 from albumgan.training.data.crawl_state import CrawlState
-from tests.fakes.reccobeats import FakeReccoBeats
-from tests.fakes.spotify import FakeSpotify, make_catalog
+from fakes.reccobeats import FakeReccoBeats
+from fakes.spotify import FakeSpotify, make_catalog
 
 
 def crawl_once(catalog, batch_endpoints: bool, workdir: Path) -> tuple[float, int, int]:

@@ -20,11 +20,9 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from albumgan.bot.engine import Engine  # noqa: E402
-from albumgan.training.data.format import ShardedDataset  # noqa: E402
-from albumgan.training.metrics.inception import InceptionFeatures  # noqa: E402
+from albumgan.bot.engine import Engine
+from albumgan.training.data.format import ShardedDataset
+from albumgan.training.metrics.inception import InceptionFeatures
 
 
 def contrast_rows(dataset: ShardedDataset, names: list[str]) -> tuple[int, int]:

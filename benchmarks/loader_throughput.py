@@ -5,7 +5,7 @@ JPEGs and resizing them every step, as a naive loader would.
     .venv/bin/python benchmarks/loader_throughput.py --data data/covers --jpegs /work/shared/data/covers-256
 
 Without --data/--jpegs it builds a synthetic set of 512 generated 256 px covers first
-(run it from the repository root with PYTHONPATH=. for the cover generator in tests/fakes).
+(run it from the repository root with PYTHONPATH=. for the cover generator in fakes/).
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ def to_float(pixels: np.ndarray) -> np.ndarray:
 
 def synthetic(workdir: Path) -> tuple[Path, Path]:
     from albumgan.training.data.importer import ImportConfig, import_images
-    from tests.fakes.spotify import render_cover
+    from fakes.spotify import render_cover
 
     jpegs = workdir / "jpegs"
     jpegs.mkdir()

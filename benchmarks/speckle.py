@@ -19,10 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from albumgan.bot.engine import Engine  # noqa: E402
-from albumgan.training.data.format import ShardedDataset  # noqa: E402
+from albumgan.bot.engine import Engine
+from albumgan.training.data.format import ShardedDataset
 
 
 def speckle_share(images: np.ndarray, threshold: float) -> float:

@@ -29,7 +29,7 @@ from albumgan.training.data.loader import BatchLoader
 from albumgan.training.loop import training_loop
 from albumgan.training.losses import masked_mse
 from albumgan.training.networks import Critic, Generator
-from tests.training.synthetic import make_dataset
+from fakes.synthetic_covers import make_dataset
 
 
 def reference_gradient_penalty(D, real, fake):

@@ -1,5 +1,5 @@
 """Suite-wide fixtures. Area fixtures live in tests/<area>/conftest.py; fake servers in
-tests/fakes/."""
+fakes/."""
 
 import os
 

@@ -20,8 +20,8 @@ from albumgan.bot.config import (
 )
 from albumgan.bot.service import CoverService
 from albumgan.bot.types import Requester
-from tests.fakes.reccobeats import FakeReccoBeats
-from tests.fakes.spotify import FakeSpotify, make_catalog
+from fakes.reccobeats import FakeReccoBeats
+from fakes.spotify import FakeSpotify, make_catalog
 
 REPO = Path(__file__).resolve().parents[1]
 TEST_MODELS = REPO / "tests" / "models"

@@ -82,3 +82,17 @@ def test_the_check_catches_what_it_forbids(tmp_path):
     assert found == {"torch", "albumgan.training", "albumgan.export", "bot.service"}
     # export may use torch and training, but not the un-namespaced names
     assert {f.split(" imports ")[1] for f in violations("export", tmp_path)} == {"bot.service"}
+
+
+def test_tests_and_benchmarks_share_only_the_fakes():
+    """Benchmarks print figures and tests assert behaviour; what both need (fake servers,
+    synthetic data) lives in fakes/, so neither imports the other."""
+    crossings = []
+    for folder, other in (("tests", "benchmarks"), ("benchmarks", "tests")):
+        for path in sorted((REPO / folder).rglob("*.py")):
+            crossings += [
+                f"{path.relative_to(REPO)}:{line} imports {module}"
+                for line, module in imports_of(path)
+                if module.partition(".")[0] == other
+            ]
+    assert crossings == []

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from albumgan.sources import RetryPolicy, SpotifyCatalog, spotify_client
-from tests.fakes.spotify import make_catalog
+from fakes.spotify import make_catalog
 
 
 class SleepRecorder:

@@ -21,7 +21,7 @@ from albumgan.training.data.clean import (
     thumbnail,
 )
 from albumgan.training.data.format import ShardedDataset
-from tests.fakes.spotify import render_cover
+from fakes.spotify import render_cover
 
 
 def encode(image: Image.Image, fmt: str = "JPEG", **options) -> bytes:

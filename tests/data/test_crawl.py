@@ -27,8 +27,8 @@ from albumgan.training.data.crawl import DEFAULT_PROVIDERS, CrawlConfig, Crawler
 from albumgan.training.data.crawl_state import CrawlState
 from albumgan.training.data.format import ShardedDataset
 from albumgan.training.data_cli import EXIT_RATE_LIMITED, main
-from tests.fakes.reccobeats import FakeReccoBeats
-from tests.fakes.spotify import FakeSpotify, make_catalog
+from fakes.reccobeats import FakeReccoBeats
+from fakes.spotify import FakeSpotify, make_catalog
 
 ALBUM_GET = r"^GET /v1/albums/[0-9A-Za-z]{22}(\?|$)"
 

@@ -10,7 +10,7 @@ from albumgan.training.data.format import ShardedDataset
 from albumgan.training.data.importer import ImportConfig, ImportInputError, import_images
 from albumgan.training.data_cli import EXIT_BAD_INPUT, main
 from tests.data.test_clean import encode
-from tests.fakes.spotify import render_cover
+from fakes.spotify import render_cover
 
 
 @pytest.fixture

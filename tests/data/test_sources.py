@@ -171,7 +171,7 @@ def test_spotify_audio_features_skip_null_entries(fake_spotify, spotify, catalog
 
 
 def test_reccobeats_maps_items_back_through_href_in_chunks_of_40(fake_recco):
-    from tests.fakes.spotify import make_catalog
+    from fakes.spotify import make_catalog
 
     big = make_catalog(n_albums=9, tracks_per_album=10, seed=5)
     fake_recco.catalog = big

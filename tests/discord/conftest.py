@@ -15,7 +15,7 @@ import pytest
 
 from albumgan.bot.config import DiscordConfig
 from albumgan.bot.discord_app import CoverBotMixin, make_bot
-from tests.fakes.discord import FakeDiscord
+from fakes.discord import FakeDiscord
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ import re
 import pytest
 
 from albumgan.bot.types import ServiceUnavailable, UserError
-from tests.fakes.discord import CALLBACK_DEFERRED_MESSAGE
+from fakes.discord import CALLBACK_DEFERRED_MESSAGE
 from tests.stub_service import StubService, decoded
 
 

@@ -10,7 +10,7 @@ import pytest
 from PIL import Image
 
 from albumgan.bot.service import CoverService
-from tests.fakes.discord import CALLBACK_DEFERRED_MESSAGE
+from fakes.discord import CALLBACK_DEFERRED_MESSAGE
 from tests.service_fixtures import SPOTIFY_SECRETS, make_config
 
 pytestmark = pytest.mark.timeout(60)

@@ -13,7 +13,7 @@ import pytest
 
 from albumgan.bot.config import SlackConfig
 from albumgan.bot.slack_app import SlackFrontend
-from tests.fakes.slack import FakeSlack
+from fakes.slack import FakeSlack
 
 
 @pytest.fixture

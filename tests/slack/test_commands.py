@@ -10,7 +10,7 @@ import pytest
 
 from albumgan.bot.slack_app import unwrap_links
 from albumgan.bot.types import ServiceUnavailable, UserError
-from tests.fakes.slack import PUBLIC_CHANNEL, TEAM_ID
+from fakes.slack import PUBLIC_CHANNEL, TEAM_ID
 from tests.stub_service import StubService, decoded
 
 pytestmark = pytest.mark.timeout(30)
@@ -190,7 +190,7 @@ async def test_drain_finishes_in_flight_covers_and_refuses_new_ones(fake_slack, 
 
 def _button_message():
     """A message with the bot's buttons, as one posted before a restart."""
-    from tests.fakes.slack import Message
+    from fakes.slack import Message
 
     blocks = [
         {

@@ -9,8 +9,8 @@ import pytest
 from PIL import Image
 
 from albumgan.bot.types import Requester
+from fakes.slack import PUBLIC_CHANNEL, TEAM_ID
 from tests.discord.test_end_to_end import HOSTILE, album_link, track_link
-from tests.fakes.slack import PUBLIC_CHANNEL, TEAM_ID
 from tests.service_fixtures import make_config
 
 pytestmark = pytest.mark.timeout(60)

@@ -14,7 +14,7 @@ from albumgan.bot import cli
 from albumgan.bot.config import BotConfig, ConfigError, Secrets, SlackConfig, config_from_dict
 from albumgan.bot.serve import serve
 from albumgan.bot.slack_app import SlackFrontend
-from tests.fakes.discord import FakeDiscord
+from fakes.discord import FakeDiscord
 from tests.log_events import LogWatcher
 from tests.stub_service import StubService
 

@@ -1,7 +1,7 @@
 import pytest
 import torch
 
-from tests.training.synthetic import make_dataset
+from fakes.synthetic_covers import make_dataset
 
 
 @pytest.fixture(autouse=True)

@@ -12,7 +12,7 @@ from PIL import Image
 
 from albumgan.training import checkpoint as ckpt
 from albumgan.training.cli import main
-from tests.training.synthetic import make_dataset
+from fakes.synthetic_covers import make_dataset
 
 REPO = Path(__file__).resolve().parents[2]
 

@@ -23,7 +23,7 @@ import numpy as np
 from aiohttp import web
 from PIL import Image, ImageDraw, ImageFont
 
-from tests.fakes.loopback import LoopbackServer, json_response
+from fakes.loopback import LoopbackServer, json_response
 
 ID_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 ADJECTIVES = [

@@ -13,8 +13,8 @@ import uuid
 
 from aiohttp import web
 
-from tests.fakes.loopback import LoopbackServer, json_response
-from tests.fakes.spotify import Catalog, FakeTrack
+from fakes.loopback import LoopbackServer, json_response
+from fakes.spotify import Catalog, FakeTrack
 
 MAX_IDS = 40
 

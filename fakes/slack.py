@@ -40,7 +40,7 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from tests.fakes.loopback import serve_on_loopback
+from fakes.loopback import serve_on_loopback
 
 TEAM_ID = "T0FAKETEAM"
 BOT_USER_ID = "U0ALBUMGAN"

@@ -36,7 +36,7 @@ import discord.http
 import yarl
 from aiohttp import WSMsgType, web
 
-from tests.fakes.loopback import serve_on_loopback
+from fakes.loopback import serve_on_loopback
 
 log = logging.getLogger(__name__)
 
