@@ -196,13 +196,16 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     grid_labels = loader.labels[torch.from_numpy(grid_rows).to(device)] if conditional else None
     grid_mask = loader.mask[torch.from_numpy(grid_rows).to(device)] if conditional else None
 
-    def sample_grid() -> None:
+    def calibrate_ema() -> None:
         calibrate_batch_norm(
             G_ema,
             config.model.latent_prior,
             loader.labels if conditional else None,
             loader.mask if conditional else None,
         )
+
+    def sample_grid() -> None:
+        calibrate_ema()
         save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
 
     if is_main and not resume:
@@ -217,12 +220,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         check_replicas_agree(G, world)
         if not is_main:
             return None
-        calibrate_batch_norm(
-            G_ema,
-            config.model.latent_prior,
-            loader.labels if conditional else None,
-            loader.mask if conditional else None,
-        )
+        calibrate_ema()
         seconds = seconds_before + time.monotonic() - t_start
         segment = {"dataset": dataset.content_hash, "steps": step, "minutes": round(seconds / 60, 2)}
         payload = {
