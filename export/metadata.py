@@ -56,9 +56,10 @@ def lineage_summary(segments: list[dict]) -> dict:
     """Total steps and minutes over a model's training segments (a fine-tune or a
     continuation adds one); minutes are null when an early segment did not record them."""
     minutes = [s.get("minutes") for s in segments]
+    known = [float(m) for m in minutes if m is not None]
     return {
         "total_steps": sum(int(s.get("steps", 0)) for s in segments),
-        "total_minutes": None if any(m is None for m in minutes) else round(sum(minutes), 1),
+        "total_minutes": round(sum(known), 1) if len(known) == len(minutes) else None,
         "segments": segments,
     }
 

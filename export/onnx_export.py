@@ -24,6 +24,7 @@ import os
 import warnings
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import cast
 
 import onnx
 import onnxruntime as ort
@@ -69,7 +70,7 @@ def bake_parametrizations(generator: nn.Module) -> nn.Module:
     generator.eval()
     for module in list(generator.modules()):
         if parametrize.is_parametrized(module):
-            for name in list(module.parametrizations):
+            for name in list(cast(nn.ModuleDict, module.parametrizations).keys()):
                 parametrize.remove_parametrizations(module, name, leave_parametrized=True)
     return generator
 
@@ -85,12 +86,12 @@ class CoverGraph(nn.Module):
         network = fuse_upsample_conv(generator)[0] if fuse else copy.deepcopy(generator)
         self.generator = network.half() if half else network
         self.quantise = quantise
-        self.half = half
+        self.fp16 = half
 
     def forward(
         self, z: torch.Tensor, labels: torch.Tensor | None = None, mask: torch.Tensor | None = None
     ) -> torch.Tensor:
-        if self.half:
+        if self.fp16:
             z = z.half()
             labels = None if labels is None else labels.half()
             mask = None if mask is None else mask.half()
@@ -124,6 +125,8 @@ def to_onnx(graph: CoverGraph, conditional: bool, z_dim: int, c_dim: int) -> onn
             )
         except Exception as exc:  # torch.export raises many types; the first line says why
             raise ExportError(f"torch.onnx.export failed: {str(exc).strip().splitlines()[0]}") from exc
+    if program is None:  # only None when exporting to a file path, which this never does
+        raise ExportError("torch.onnx.export returned no program")
     return program.model_proto
 
 

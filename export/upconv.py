@@ -17,6 +17,7 @@ unmodified generator.
 from __future__ import annotations
 
 import copy
+from typing import TypeGuard
 
 import torch
 import torch.nn.functional as F
@@ -29,6 +30,8 @@ _PHASES = ((0, 0), (0, 1), (1, 0), (1, 1))
 
 class SubpixelUpConv(nn.Module):
     """Computes `conv(upsample_nearest_2x(x))` for a 3x3, stride-1, padding-1 conv."""
+
+    bias: torch.Tensor | None
 
     def __init__(self, conv: nn.Conv2d):
         super().__init__()
@@ -56,11 +59,13 @@ def _is_nearest_2x(module: nn.Module) -> bool:
     if not isinstance(module, nn.Upsample) or module.mode != "nearest" or module.size is not None:
         return False
     scale = module.scale_factor
+    if scale is None:
+        return False
     scales = scale if isinstance(scale, tuple) else (scale, scale)
     return all(float(s) == 2.0 for s in scales)
 
 
-def _is_plain_3x3(module: nn.Module) -> bool:
+def _is_plain_3x3(module: nn.Module) -> TypeGuard[nn.Conv2d]:
     return (
         isinstance(module, nn.Conv2d)
         and module.kernel_size == (3, 3)
@@ -83,8 +88,9 @@ def fuse_upsample_conv(model: nn.Module) -> tuple[nn.Module, int]:
         rebuilt: list[nn.Module] = []
         i = 0
         while i < len(children):
-            if i + 1 < len(children) and _is_nearest_2x(children[i]) and _is_plain_3x3(children[i + 1]):
-                rebuilt.append(SubpixelUpConv(children[i + 1]))
+            following = children[i + 1] if i + 1 < len(children) else None
+            if _is_nearest_2x(children[i]) and following is not None and _is_plain_3x3(following):
+                rebuilt.append(SubpixelUpConv(following))
                 replaced += 1
                 i += 2
             else:

@@ -7,15 +7,18 @@ written before architectures had names carry no "arch": they are DCGAN networks.
 
 from __future__ import annotations
 
+from typing import TypeVar
+
 from torch import nn
 
 from albumgan.training.fastgan import FastGenerator
-from albumgan.training.networks import Critic, Generator
+from albumgan.training.networks import Critic, Generator, GeneratorNetwork, Network
 from albumgan.training.projected import FROZEN_PREFIXES, ProjectedDiscriminator
 
-GENERATORS: dict[str, type[nn.Module]] = {"dcgan": Generator, "fastgan": FastGenerator}
-DISCRIMINATORS: dict[str, type[nn.Module]] = {"dcgan": Critic, "projected": ProjectedDiscriminator}
+GENERATORS: dict[str, type[GeneratorNetwork]] = {"dcgan": Generator, "fastgan": FastGenerator}
+DISCRIMINATORS: dict[str, type[Network]] = {"dcgan": Critic, "projected": ProjectedDiscriminator}
 LEGACY_ARCH = "dcgan"
+NetworkT = TypeVar("NetworkT", bound=Network)
 
 
 def arch_of(module: nn.Module) -> str:
@@ -26,7 +29,7 @@ def arch_of(module: nn.Module) -> str:
     raise TypeError(f"{type(module).__name__} is not a registered architecture")
 
 
-def network_state(module: nn.Module, *, trainable_only: bool = False) -> dict:
+def network_state(module: Network, *, trainable_only: bool = False) -> dict:
     """{"arch", "kwargs", "state"} for a checkpoint. `trainable_only` leaves out frozen parts
     that the constructor rebuilds identically (the projected discriminator's backbone and
     random projections)."""
@@ -40,7 +43,7 @@ def network_state(module: nn.Module, *, trainable_only: bool = False) -> dict:
     return {"arch": arch_of(module), "kwargs": module.config(), "state": state}
 
 
-def build(entry: dict, registry: dict[str, type[nn.Module]], *, load_state: bool = True) -> nn.Module:
+def build(entry: dict, registry: dict[str, type[NetworkT]], *, load_state: bool = True) -> NetworkT:
     """The network a checkpoint entry describes, with its weights (frozen parts missing from
     a trainable-only state come from the constructor). Raises ValueError when the entry
     does not describe a network of this registry."""

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -155,7 +156,7 @@ def read_toml(path: str | Path) -> dict:
         raise ConfigError(f"{path} is not valid TOML: {exc}") from exc
 
 
-def load_config(path: str | Path | None = None, overrides: list[dict] = ()) -> Config:
+def load_config(path: str | Path | None = None, overrides: Sequence[dict] = ()) -> Config:
     data = read_toml(path) if path is not None else {}
     for override in overrides:
         data = merge(data, override)

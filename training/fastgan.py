@@ -19,12 +19,14 @@ SN-Linear(e) (the Projected GAN / BigGAN form), so each feature can shift every 
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import torch
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
-from albumgan.training.networks import Upsample2x, check_resolution, condition_vector
+from albumgan.training.networks import GeneratorNetwork, Upsample2x, check_resolution, condition_vector
 
 # Channels at each side per unit of `width` (FastGAN's nfc table, halved past 64 px).
 CHANNELS_PER_WIDTH = {4: 16, 8: 8, 16: 4, 32: 2, 64: 2, 128: 1, 256: 0.5}
@@ -84,7 +86,7 @@ class SkipExcitation(nn.Module):
         return fine * self.gate(coarse)
 
 
-class FastGenerator(nn.Module):
+class FastGenerator(GeneratorNetwork):
     def __init__(self, z_dim: int = 256, resolution: int = 64, width: int = 16, c_dim: int = 0):
         super().__init__()
         if z_dim < 1 or width < 1 or c_dim < 0:
@@ -134,10 +136,18 @@ class FastGenerator(nn.Module):
 def _init_weights(module: nn.Module) -> None:
     """FastGAN's init: N(0, 0.02) weights, BatchNorm gains N(1, 0.02)."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        weight = module.parametrizations.weight.original if hasattr(module, "parametrizations") else module.weight
+        weight = _trainable_weight(module)
         nn.init.normal_(weight, 0.0, 0.02)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
     elif isinstance(module, nn.BatchNorm2d) and module.affine:
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+def _trainable_weight(module: nn.Module) -> torch.Tensor:
+    """The tensor the optimiser updates: under spectral norm, the parametrization's original."""
+    if parametrize.is_parametrized(module, "weight"):
+        parametrizations = cast(nn.ModuleDict, module.parametrizations)
+        return cast(torch.Tensor, parametrizations["weight"].original)
+    return cast(torch.Tensor, module.weight)

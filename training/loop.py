@@ -20,10 +20,13 @@ import os
 import random
 import signal
 import time
+from collections.abc import Callable
 from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -45,9 +48,10 @@ from albumgan.training.config import Config, ModelConfig
 from albumgan.training.data.format import ShardedDataset
 from albumgan.training.data.loader import BatchLoader
 from albumgan.training.losses import GANLoss
-from albumgan.training.networks import to_uint8_nhwc
+from albumgan.training.networks import GeneratorNetwork, to_uint8_nhwc
 
 log = logging.getLogger(__name__)
+SignalHandler = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 GRID_LABEL_SEED = 2026  # which real label rows condition the sample grid
 
@@ -116,7 +120,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         "count": len(dataset),
         "provenance": dataset.manifest.get("provenance", {}),
     }
-    if resume and start["meta"]["dataset"]["content_hash"] != dataset.content_hash:
+    if resume and start is not None and start["meta"]["dataset"]["content_hash"] != dataset.content_hash:
         raise TrainingError(f"{data_dir} is not the dataset the run was trained on (use --fine-tune to switch)")
 
     # Networks (same seed on every rank, so the copies start equal).
@@ -163,7 +167,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     torch.manual_seed(config.train.seed * 1000 + rank + 1)  # noise differs across ranks
     step, images, seconds_before = 0, 0, 0.0
     lineage_before = earlier_segments(start, resume)
-    if resume:
+    if resume and start is not None:
         train_state = start["training"]
         opt_G.load_state_dict(train_state["opt_G"])
         opt_D.load_state_dict(train_state["opt_D"])
@@ -421,7 +425,7 @@ def earlier_segments(start: dict | None, resume: bool) -> list[dict]:
 
 
 @torch.no_grad()
-def calibrate_batch_norm(G: torch.nn.Module, prior: str, labels, mask, *, images: int = 512, batch: int = 64) -> None:
+def calibrate_batch_norm(G: GeneratorNetwork, prior: str, labels, mask, *, images: int = 512, batch: int = 64) -> None:
     """Recompute the BatchNorm statistics of an EMA generator for its own weights (SWA's
     `update_bn`): update_ema copies them from the trained G, whose weights they fit, and an
     eval-mode EMA model with them draws washed-out samples. Seeded privately, so the run's
@@ -470,7 +474,8 @@ def init_distributed(device_name: str) -> tuple[int, int, torch.device]:
 def make_optimizer(params, config: Config, lr: float) -> torch.optim.Optimizer:
     if config.optim.kind == "rmsprop":
         return torch.optim.RMSprop(params, lr=lr)
-    return torch.optim.Adam(params, lr=lr, betas=tuple(config.optim.betas))
+    beta1, beta2 = config.optim.betas
+    return torch.optim.Adam(params, lr=lr, betas=(beta1, beta2))
 
 
 def sample_latents(n: int, z_dim: int, uniform: bool, device: torch.device) -> torch.Tensor:
@@ -552,7 +557,8 @@ def accumulate(stats: dict[str, list[torch.Tensor]], values: dict[str, torch.Ten
 
 
 def rng_state() -> dict:
-    kind, keys, pos, has_gauss, gauss = np.random.get_state()
+    # legacy=True (the default) always gives the tuple form
+    kind, keys, pos, has_gauss, gauss = cast(tuple, np.random.get_state(legacy=True))
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
@@ -586,9 +592,9 @@ def set_rng_state(states: list[dict], rank: int, world: int) -> None:
 class StopFlag:
     """Set by SIGINT/SIGTERM; `restore()` puts the previous handlers back."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         self._set = False
-        self._previous: dict[int, object] = {}
+        self._previous: dict[int, SignalHandler] = {}
 
     def is_set(self) -> bool:
         return self._set

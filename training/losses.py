@@ -83,8 +83,9 @@ class GANLoss:
 
     @property
     def regulariser_interval(self) -> int:
+        intervals = {"gp": self.loss.gp_interval, "r1": self.loss.r1_interval}
         kind = self.objective.regulariser
-        return {"gp": self.loss.gp_interval, "r1": self.loss.r1_interval}.get(kind, 0)
+        return intervals[kind] if kind is not None else 0
 
     def augment(self, images: Tensor) -> Tensor:
         return diff_augment(images, self.policy, self.cutout) if self.policy else images
@@ -120,6 +121,8 @@ class GANLoss:
         """The loss of one phase: "D", "Dreg", "Dboth" (both on the same fakes) or "G".
         `gain` scales the regulariser (the lazy interval)."""
         if phase in ("D", "Dreg", "Dboth"):
+            if real is None:
+                raise ValueError(f"phase {phase} needs real images")
             fake = self._fakes_for_critic(z, gen_labels, gen_mask).to(real.dtype)
             real_aug, fake_aug = self.augment(real), self.augment(fake)
             loss, stats = torch.zeros((), device=real.device), {}

@@ -31,6 +31,23 @@ def check_resolution(resolution: int) -> int:
     return int(resolution)
 
 
+class Network(nn.Module):
+    """What checkpoints and export rely on in every registered network (architectures.py):
+    its size, and the constructor kwargs that rebuild it."""
+
+    resolution: int
+    c_dim: int
+
+    def config(self) -> dict:
+        raise NotImplementedError
+
+
+class GeneratorNetwork(Network):
+    """A generator also tells the loop, evaluation and export how long its latents are."""
+
+    z_dim: int
+
+
 def channels_at(side: int, resolution: int, width: int) -> int:
     return max(1, min(8 * width, width * resolution // (2 * side)))
 
@@ -75,7 +92,7 @@ def condition_vector(
     return torch.cat([labels * mask, mask], dim=1)
 
 
-class Generator(nn.Module):
+class Generator(GeneratorNetwork):
     def __init__(self, z_dim: int = 128, resolution: int = 64, width: int = 64, c_dim: int = 0):
         super().__init__()
         if z_dim < 1 or width < 1 or c_dim < 0:
@@ -117,7 +134,7 @@ class Generator(nn.Module):
         return {"z_dim": self.z_dim, "resolution": self.resolution, "width": self.width, "c_dim": self.c_dim}
 
 
-class Critic(nn.Module):
+class Critic(Network):
     def __init__(self, resolution: int = 64, width: int = 64, c_dim: int = 0):
         super().__init__()
         if width < 1 or c_dim < 0:

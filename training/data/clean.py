@@ -111,7 +111,7 @@ def decode(data: bytes, *, draft_size: int | None = None, min_size: int = 1) -> 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error", Image.DecompressionBombWarning)
-            image = Image.open(io.BytesIO(data))
+            image: Image.Image = Image.open(io.BytesIO(data))
             if draft_size and image.format == "JPEG":
                 image.draft(None, (draft_size, draft_size))
             image.load()
@@ -343,7 +343,9 @@ def _apply_filters(items, keys, config, report) -> tuple[list[Item], list[str]]:
             report.filtered["popularity out of range"] += 1
         elif (low_year is not None or high_year is not None) and item.release_year is None:
             report.filtered["release year unknown"] += 1
-        elif (low_year is not None and item.release_year < low_year) or (high_year is not None and item.release_year > high_year):
+        elif (low_year is not None and item.release_year < low_year) or (
+            high_year is not None and item.release_year > high_year
+        ):
             report.filtered["release year out of range"] += 1
         else:
             kept_items.append(item)
@@ -353,7 +355,8 @@ def _apply_filters(items, keys, config, report) -> tuple[list[Item], list[str]]:
 
 def _resized(keys: list[str], load_image, resolution: int) -> Iterator[np.ndarray]:
     """Each item's image at one resolution, decoding each distinct image once in a row."""
-    last_key, last = None, None
+    last_key: str | None = None
+    last = np.empty(0, np.uint8)  # replaced by the first key's image
     for key in keys:
         if key != last_key:
             data = load_image(key)

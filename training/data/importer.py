@@ -62,7 +62,7 @@ def import_images(config: ImportConfig) -> tuple[Path, BuildReport]:
         raise ImportInputError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {images_dir}")
     records, stats = [], {"rows": 0, "rows_without_image": 0, "images_without_row": 0}
     if config.metadata is not None:
-        records = _records_from_table(config, images, stats)
+        records = _records_from_table(config, config.metadata, images, stats)
     named = {r.image_key for r in records}
     for key in images:
         if key not in named:
@@ -108,8 +108,8 @@ def read_table(path: Path) -> list[dict]:
         raise ImportInputError(f"cannot read metadata table {path}: {exc}") from None
 
 
-def _records_from_table(config: ImportConfig, images: list[str], stats: dict) -> list[SourceRecord]:
-    rows = read_table(config.metadata)
+def _records_from_table(config: ImportConfig, table: Path, images: list[str], stats: dict) -> list[SourceRecord]:
+    rows = read_table(table)
     stats["rows"] = len(rows)
     if not rows:
         return []
@@ -121,7 +121,7 @@ def _records_from_table(config: ImportConfig, images: list[str], stats: dict) ->
         for alias in ((path.stem,) if by_id else (key, path.name)):
             lookup.setdefault(alias, key)
     id_column = next((columns[c] for c in ID_COLUMNS if c in columns), None)
-    source = config.source_name or f"metadata:{Path(config.metadata).name}"
+    source = config.source_name or f"metadata:{table.name}"
     records = []
     for number, row in enumerate(rows):
         raw_key = str(row.get(key_column) or "").strip()

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -113,7 +114,7 @@ def _memorisation(ctx: EvalContext) -> dict:
     pairs = report["closest_pairs"]
     if pairs and c.out_dir is not None:
         generated = np.concatenate(
-            list(generate_batches(ctx.sampler, ctx.plan, c.batch_size, [p["generated"] for p in pairs]))
+            list(generate_batches(ctx.sampler, ctx.plan, c.batch_size, np.array([p["generated"] for p in pairs])))
         )
         nearest = ctx.dataset.batch(ctx.train_index[[p["training"] for p in pairs]])
         ctx.save_picture("closest-pairs.png", pair_grid(generated, nearest))
@@ -126,7 +127,9 @@ def _memorisation(ctx: EvalContext) -> dict:
 
 
 def _steering(ctx: EvalContext) -> dict:
-    c, info = ctx.config, ctx.sampler.info
+    c, info, plan = ctx.config, ctx.sampler.info, ctx.plan
+    if info.schema is None or plan.labels is None or plan.mask is None or plan.rows is None:
+        raise ValueError("steering needs a conditional model and its plan's label rows")
     names = info.schema.names
     # The predictor learns on one half of the training covers; only generated images whose
     # condition came from the other half are scored. Otherwise a predictor that merely
@@ -137,13 +140,13 @@ def _steering(ctx: EvalContext) -> dict:
     predictor = steer.fit_predictor(
         ctx.train_features[fit_rows], ctx.dataset.labels[fit], ctx.dataset.mask[fit], names, seed=c.seed
     )
-    scored = np.isin(ctx.plan.rows, score_rows)
-    report = {
+    scored = np.isin(plan.rows, score_rows)
+    report: dict[str, Any] = {
         "predictor": "per-feature ridge regression on TF-Inception features, fitted on half of the real "
         "training covers; generated images scored only for conditions from the other half",
         "predictor_covers": len(fit_rows),
         "features": steer.steering_correlations(
-            predictor, ctx.generated_features[scored], ctx.plan.labels[scored], ctx.plan.mask[scored]
+            predictor, ctx.generated_features[scored], plan.labels[scored], plan.mask[scored]
         ),
         "sweeps": {},
     }
@@ -151,9 +154,9 @@ def _steering(ctx: EvalContext) -> dict:
     base = np.flatnonzero(scored)[: c.sweep_seeds]
     for name in (n for n in steer.SWEEP_FEATURES if n in names):
         j = names.index(name)
-        labels, mask = steer.sweep_conditions(ctx.plan.labels[base], ctx.plan.mask[base], j, values)
+        labels, mask = steer.sweep_conditions(plan.labels[base], plan.mask[base], j, values)
         # Each row keeps one latent across the sweep; rows use seeds outside the main sample.
-        seeds = np.repeat(np.arange(len(base), dtype=np.int64) + c.seed * SEED_STRIDE + len(ctx.plan), len(values))
+        seeds = np.repeat(np.arange(len(base), dtype=np.int64) + c.seed * SEED_STRIDE + len(plan), len(values))
         images = np.concatenate(list(generate_batches(ctx.sampler, GenerationPlan(seeds, labels, mask), c.batch_size)))
         recovered = predictor.predict(ctx.extractor(images))[:, j]
         ctx.save_picture(f"sweep-{name}.png", image_grid(images, len(values)))
@@ -295,7 +298,7 @@ def evaluate(
         )
         ctx.save_picture("samples.png", image_grid(grid, 8))
 
-    report = {
+    report: dict[str, Any] = {
         "format": REPORT_FORMAT,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "model": info.summary(),

@@ -18,6 +18,7 @@ import logging
 import os
 import warnings
 from collections.abc import Iterable
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -92,36 +93,36 @@ class InceptionFeatures:
         torch.set_num_threads(self.threads)
         self.cache_dir = Path(cache_dir) if cache_dir is not None else default_cache_dir()
         self.images_seen = 0
-        self._module = _load_torchscript()
-        self._session = None
+        module = _load_torchscript()
+        self._features = partial(_torchscript_features, module)
         self.backend = "torch"
         if backend != "torch":
             try:
-                self._session = self._onnx_session()
+                # The TorchScript module is then dropped: only the session serves.
+                self._features = partial(_session_features, self._onnx_session(module))
                 self.backend = "onnxruntime"
-                self._module = None
             except Exception as exc:
                 if backend == "onnxruntime":
                     raise FeatureError(f"onnxruntime Inception unavailable: {exc}") from exc
                 log.warning("onnxruntime Inception unavailable (%s); using TorchScript", exc)
 
-    def _onnx_session(self):
+    def _onnx_session(self, module: torch.jit.ScriptModule):
         import onnxruntime as ort
 
         path = self.cache_dir / f"inception-{PROTOCOL_ID.replace('/', '_')}-torch{torch.__version__.split('+')[0]}.onnx"
         fresh = not path.is_file()
         if fresh:
             log.info("exporting the Inception network to %s (once per cache dir)", path)
-            self._export(path)
+            self._export(module, path)
         options = ort.SessionOptions()
         options.intra_op_num_threads = self.threads
         options.log_severity_level = 3
         session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
         if fresh:
-            self._check_parity(session)
+            self._check_parity(module, session)
         return session
 
-    def _export(self, path: Path) -> None:
+    def _export(self, module: torch.jit.ScriptModule, path: Path) -> None:
         example = torch.zeros(2, 3, INPUT_SIZE, INPUT_SIZE)
         with atomic_path(path) as tmp, warnings.catch_warnings():
             # A TorchScript module can only go through the TorchScript-based exporter, which
@@ -129,7 +130,7 @@ class InceptionFeatures:
             for category in (DeprecationWarning, FutureWarning, UserWarning):
                 warnings.simplefilter("ignore", category)
             torch.onnx.export(
-                self._module,
+                module,
                 (example,),
                 str(tmp),
                 input_names=["images"],
@@ -139,22 +140,15 @@ class InceptionFeatures:
                 opset_version=17,
             )
 
-    def _check_parity(self, session) -> None:
+    def _check_parity(self, module: torch.jit.ScriptModule, session) -> None:
         x = preprocess(np.random.default_rng(0).integers(0, 256, (2, 64, 64, 3), dtype=np.uint8))
-        with torch.inference_mode():
-            expected = self._module(x).numpy()
-        got = session.run(None, {"images": x.numpy()})[0]
+        expected, got = _torchscript_features(module, x), _session_features(session, x)
         error = float(np.abs(expected - got).max())
         if error > PARITY_TOLERANCE:
             raise FeatureError(f"exported Inception differs from TorchScript by {error:.2e}")
 
     def __call__(self, images: np.ndarray) -> np.ndarray:
-        x = preprocess(images)
-        if self._session is not None:
-            features = self._session.run(None, {"images": x.numpy()})[0]
-        else:
-            with torch.inference_mode():
-                features = self._module(x).numpy()
+        features = self._features(preprocess(images))
         self.images_seen += len(images)
         return features.astype(np.float32, copy=False).reshape(len(images), FEATURE_DIM)
 
@@ -170,3 +164,12 @@ class InceptionFeatures:
                 parts.append(self(batch))
                 bar.update(len(batch))
         return np.concatenate(parts) if parts else np.zeros((0, FEATURE_DIM), np.float32)
+
+
+def _torchscript_features(module: torch.jit.ScriptModule, x: torch.Tensor) -> np.ndarray:
+    with torch.inference_mode():
+        return module(x).numpy()
+
+
+def _session_features(session, x: torch.Tensor) -> np.ndarray:
+    return session.run(None, {"images": x.numpy()})[0]

@@ -122,7 +122,7 @@ def plan_generation(
     if n < 1:
         raise ValueError("the number of generated images must be at least 1")
     seeds = np.arange(n, dtype=np.int64) + seed * SEED_STRIDE
-    if not info.conditional:
+    if not info.conditional or info.schema is None:  # an acgan file always has a schema (modelfile)
         return GenerationPlan(seeds, None, None)
     if label_rows is None or not len(label_rows[0]):
         raise ValueError("a conditional model needs dataset label rows to sample conditions from")
@@ -142,7 +142,7 @@ def generate_batches(
     for start in range(0, len(indices), batch_size):
         rows = indices[start : start + batch_size]
         z = latents_from_seeds([int(s) for s in plan.seeds[rows]], info.z_dim, info.latent_prior)
-        if plan.labels is None:
+        if plan.labels is None or plan.mask is None:
             yield sampler.generate(z)
         else:
             yield sampler.generate(z, plan.labels[rows], plan.mask[rows])
