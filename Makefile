@@ -10,12 +10,19 @@ $(VENV)/bin/python:
 	$(PYTHON) -m venv $(VENV)
 	$(PIP) install -q --upgrade pip
 
+# onnxruntime and onnxruntime-gpu install the same module, and this venv gets the CPU one
+# ([bot], [dev]): a venv made before pyproject.toml split them holds onnxruntime-gpu, which
+# goes first (with whatever was installed over it). CUDA: pip install '.[bot-gpu]' elsewhere.
+ONE_RUNTIME = if $(PIP) show -q onnxruntime-gpu 2>/dev/null; then $(PIP) uninstall -q -y onnxruntime-gpu onnxruntime; fi
+
 # The bot extra alone: covers without torch.
 $(VENV)/.bot: pyproject.toml | $(VENV)/bin/python
+	$(ONE_RUNTIME)
 	$(PIP) install -q -e '.[bot]'
 	touch $@
 
 $(VENV)/.dev: pyproject.toml | $(VENV)/bin/python
+	$(ONE_RUNTIME)
 	$(PIP) install -q -e '.[dev]'
 	touch $@ $(VENV)/.bot
 

@@ -18,6 +18,8 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
+from albumgan.typed_config import describe_value
+
 SCHEMA_VERSION = 1
 NORMALISATION = "linear_clip_to_minus1_1"
 MISSING_RULE = "presence_mask"
@@ -41,6 +43,13 @@ class FeatureSpec:
 
     def denormalise(self, value: float) -> float:
         return self.low + (value + 1.0) * 0.5 * (self.high - self.low)
+
+    def plausible(self, raw: float) -> bool:
+        """Finite and within the range widened by its own width on each side. Values a little
+        outside are real (a 230 BPM track, +1 dB) and `normalise` clips them; a tempo of 1e308
+        or a loudness in millibels is a mistake in the data."""
+        width = self.high - self.low
+        return math.isfinite(raw) and self.low - width <= raw <= self.high + width
 
 
 AUDIO_FEATURES: tuple[FeatureSpec, ...] = (
@@ -124,9 +133,8 @@ class LabelSchema:
             raise SchemaError(f"label schema version {version} is not supported (this code reads {SCHEMA_VERSION})")
         if normalisation != NORMALISATION or missing != MISSING_RULE:
             raise SchemaError(f"unsupported label schema rules: {normalisation!r}, {missing!r}")
-        for f in features:
-            if not f.high > f.low:
-                raise SchemaError(f"feature {f.name!r} has an empty range [{f.low}, {f.high}]")
+        for spec in features:
+            _check_feature(spec)
         return cls(features=features, version=version, normalisation=normalisation, missing=missing)
 
     @classmethod
@@ -136,6 +144,26 @@ class LabelSchema:
         except json.JSONDecodeError as exc:
             raise SchemaError(f"label schema is not valid JSON: {exc}") from exc
         return cls.from_dict(data)
+
+
+def _check_feature(spec: FeatureSpec) -> None:
+    """SchemaError unless the feature's fields have the types they promise. A schema comes
+    from a model file's metadata: a wrong type there (``"high": "1"``) must be a SchemaError
+    here, not a TypeError in the first comparison that touches it, which escaped model loading
+    (an "internal error" at start-up) and ended the model watcher."""
+    if not isinstance(spec.name, str) or not spec.name:
+        raise SchemaError(f"feature name must be a string, got {describe_value(spec.name)}")
+    for key in ("low", "high"):
+        value = getattr(spec, key)
+        if isinstance(value, bool) or not isinstance(value, int | float):
+            raise SchemaError(f"feature {spec.name!r} {key} must be a number, got {describe_value(value)}")
+        if not math.isfinite(value):
+            raise SchemaError(f"feature {spec.name!r} {key} must be a finite number, got {value}")
+    for key in ("unit", "description"):
+        if not isinstance(getattr(spec, key), str):
+            raise SchemaError(f"feature {spec.name!r} {key} must be a string, got {describe_value(getattr(spec, key))}")
+    if not spec.high > spec.low:
+        raise SchemaError(f"feature {spec.name!r} has an empty range [{spec.low}, {spec.high}]")
 
 
 DEFAULT_SCHEMA = LabelSchema()

@@ -6,9 +6,20 @@ Torch-free; numpy's PCG64 stream is stable across platforms and versions.
 
 from __future__ import annotations
 
+import hashlib
+
 import numpy as np
 
 PRIORS = ("normal", "uniform")
+# Seeds people see and type: whole numbers in [0, SEED_LIMIT).
+SEED_LIMIT = 2**32
+
+
+def stable_seed(*parts: str) -> int:
+    """A seed in [0, SEED_LIMIT) that depends on `parts` only (e.g. a track id and the model
+    version): the same on every machine, Python version and restart (blake2b, not hash())."""
+    digest = hashlib.blake2b("\x1f".join(parts).encode("utf-8"), digest_size=8, person=b"albumgan-seed").digest()
+    return int.from_bytes(digest, "big") % SEED_LIMIT
 
 
 def latents_from_seeds(seeds: list[int] | tuple[int, ...], z_dim: int, prior: str = "normal") -> np.ndarray:

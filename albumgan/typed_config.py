@@ -9,6 +9,7 @@ by the program (e.g. the folder the file came from) and are not accepted from th
 from __future__ import annotations
 
 import dataclasses
+import math
 import types
 import typing
 from collections.abc import Mapping
@@ -42,13 +43,13 @@ def build(cls: type, data: Mapping, *, where: str = "", section: str = ""):
 def _coerce(hint, value, where: str, key: str):
     if dataclasses.is_dataclass(hint):
         if not isinstance(value, Mapping):
-            _fail(where, f"[{key}] must be a table, got {_describe(value)}")
+            _fail(where, f"[{key}] must be a table, got {describe_value(value)}")
         return build(typing.cast(type, hint), value, where=where, section=key)
     origin = typing.get_origin(hint)
     if origin is list:
         (item_type,) = typing.get_args(hint)
         if not isinstance(value, list):
-            _fail(where, f"{key} must be a list, got {_describe(value)}")
+            _fail(where, f"{key} must be a list, got {describe_value(value)}")
         return [_coerce(item_type, v, where, f"{key}[{i}]") for i, v in enumerate(value)]
     if origin in (typing.Union, types.UnionType):
         raise TypeError(f"unsupported config type for {key}: {hint}")
@@ -59,11 +60,24 @@ def _coerce(hint, value, where: str, key: str):
         str: isinstance(value, str),
     }[hint]
     if not ok:
-        _fail(where, f"{key} must be {_TYPE_WORDS[hint]}, got {_describe(value)}")
+        _fail(where, f"{key} must be {_TYPE_WORDS[hint]}, got {describe_value(value)}")
     return float(value) if hint is float else value
 
 
-def _describe(value) -> str:
+def bound_problem(key: str, value: float, low: float, *, above: bool = False) -> str:
+    """What is wrong with a number that must be finite and at least `low` (more than `low`
+    with `above`), in one line; "" when nothing is. TOML has inf and nan, and a plain
+    comparison lets inf through (`inf >= 0`): a cooldown of inf passed, then overflowed on
+    a user's second request."""
+    if not math.isfinite(value):
+        return f"{key} must be a finite number, got {value}"
+    if value <= low if above else value < low:
+        return f"{key} must be {'more than' if above else 'at least'} {low:g}, got {value:g}"
+    return ""
+
+
+def describe_value(value) -> str:
+    """A value as messages show it: its type and a short repr (`str '1'`, `NoneType None`)."""
     text = repr(value)
     return f"{type(value).__name__} {text if len(text) <= 40 else text[:37] + '...'}"
 

@@ -8,11 +8,16 @@ between those two points: discord.py, the service, the queue, aiosqlite, onnxrun
     python benchmarks/bot_load.py                      # 400 commands, 32 at once
     python benchmarks/bot_load.py --requests 1000 --concurrency 64 --mix random=1,cover=1
     python benchmarks/bot_load.py --rate 25            # open loop: 25 commands/s arrive
+    python benchmarks/bot_load.py --slow-spotify 9     # /random while 12 /cover wait on a 9 s Spotify
 
 Models come from --models (default models/, the shipped ones); when a file is missing an
 untrained generator of the same shape is exported into a temporary folder (needs torch).
 The fake platform runs in the same process and on the same cores as the bot, so its own
 work counts against the figures.
+
+`--slow-spotify S` measures isolation instead: timed /random commands while
+`--waiting-covers` /cover commands wait on their Spotify lookups, once with the fake Spotify
+answering at once and once with it answering every Web API call after S seconds.
 
 The driver only knows the `Frontend` shape (start, send one command, wait for its answer):
 `--frontend discord` (the default) or `--frontend slack` (fake Slack Web API + Socket Mode).
@@ -70,6 +75,9 @@ class Frontend(Protocol):
 
     async def command(self, name: str, options: dict[str, Any], user_id: str, timeout: float) -> Outcome: ...
 
+    @property
+    def server_id(self) -> str: ...  # the guild (Slack team) the commands come from
+
 
 class DiscordFrontend:
     """The fake Discord gateway + REST, and the real discord.py bot from bot.discord_app."""
@@ -106,6 +114,10 @@ class DiscordFrontend:
             return Outcome(name, None, False)
         ok = bool(final.files) and final.file("cover.png")[:4] == b"\x89PNG"
         return Outcome(name, final.at - log.dispatched_at, ok, "" if ok else final.content)
+
+    @property
+    def server_id(self) -> str:
+        return self.fake.guild_id
 
 
 class SlackFrontend:
@@ -145,6 +157,12 @@ class SlackFrontend:
         ok = bool(final.buttons()) and log.upload().file("cover.png")[:4] == b"\x89PNG"
         ack_s = log.acked_at - log.dispatched_at if log.ack is not None else None
         return Outcome(name, final.at - log.dispatched_at, ok, "" if ok else final.text, ack_s)
+
+    @property
+    def server_id(self) -> str:
+        from fakes.slack import TEAM_ID
+
+        return TEAM_ID
 
 
 FRONTENDS = {"discord": DiscordFrontend, "slack": SlackFrontend}
@@ -208,7 +226,7 @@ def report(outcomes: list[Outcome], wall_s: float, args: argparse.Namespace, mod
 
     lines = [
         f"frontend={args.frontend} requests={len(outcomes)} concurrency={args.concurrency} "
-        f"rate={args.rate or 'closed-loop'} mix={args.mix} models={models}",
+        f"rate={args.rate or 'closed-loop'} mix={args.mix} layout={args.layout} models={models}",
         f"cpus={os.cpu_count()} python={platform.python_version()} "
         f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}",
         f"commands/s: {len(answered) / wall_s:.1f}  (wall {wall_s:.1f} s)",
@@ -287,21 +305,77 @@ def find_models(models_dir: Path, scratch: Path) -> tuple[dict[str, Path], str]:
     return found, "; ".join(label)
 
 
-def bench_config(scratch: Path, models: dict[str, Path], spotify: Any, recco: Any, workers: int) -> BotConfig:
+def bench_config(
+    scratch: Path, models: dict[str, Path], spotify: Any, recco: Any, workers: int, spotify_timeout_s: float = 5.0
+) -> BotConfig:
     return BotConfig(
         models=ModelsConfig(unconditional=str(models["unconditional"]), acgan=str(models["acgan"])),
         features=FeaturesConfig(
             providers=["reccobeats", "spotify-popularity"], reccobeats_base=recco.base_url, timeout_s=5.0
         ),
-        spotify=SpotifyConfig(api_base=spotify.api_base, token_url=spotify.token_url, timeout_s=5.0),
+        spotify=SpotifyConfig(api_base=spotify.api_base, token_url=spotify.token_url, timeout_s=spotify_timeout_s),
         limits=LimitsConfig(queue_size=1024, per_user_queued=3, cooldown_s=0.0, workers=workers),
         database=DatabaseConfig(path=str(scratch / "bench.sqlite3")),
         base_dir=str(scratch),
     )
 
 
+async def random_while_covers_wait(
+    frontend: Frontend, spotify: Any, tracks: list[str], args: argparse.Namespace, delay_s: float
+) -> tuple[list[Outcome], float, list[Outcome]]:
+    """Timed /random commands while one /cover per track waits on a Spotify answering in
+    `delay_s`; returns the /random outcomes, their wall time, and the covers' outcomes."""
+    spotify.clear_faults()
+    if delay_s:
+        spotify.inject(r"^GET /v1/", None, times=None, delay_s=delay_s)
+    covers = [
+        asyncio.create_task(
+            frontend.command(
+                "cover",
+                {"link": f"https://open.spotify.com/track/{track}"},
+                user_id=str(2 * 10**17 + i),
+                timeout=args.timeout + delay_s * 4,
+            )
+        )
+        for i, track in enumerate(tracks)
+    ]
+    await asyncio.sleep(0.5)  # the covers reach their lookups
+    randoms = [("random", {"seed": i}) for i in range(args.requests)]
+    outcomes, wall_s = await drive(frontend, randoms, concurrency=args.concurrency, rate=None, timeout=args.timeout)
+    done = await asyncio.gather(*covers)
+    spotify.clear_faults()
+    return outcomes, wall_s, list(done)
+
+
+def isolation_report(
+    rows: dict[str, tuple[list[Outcome], float, list[Outcome]]], args: argparse.Namespace, models: str
+) -> str:
+    """One line per Spotify speed: /random latency while the covers wait, and the ratio."""
+    lines = [
+        f"frontend={args.frontend} /random x{args.requests} "
+        f"({f'arriving {args.rate:g}/s' if args.rate else f'concurrency {args.concurrency}'}) while "
+        f"{args.waiting_covers} /cover wait on Spotify; workers={args.workers} models={models}",
+        f"cpus={os.cpu_count()} python={platform.python_version()} "
+        f"load average (1 min) at the end: {os.getloadavg()[0]:.1f}",
+    ]
+    p50s = []
+    for label, (outcomes, _, covers) in rows.items():
+        latencies = sorted(o.latency_s for o in outcomes if o.latency_s is not None)
+        p50, p95 = latencies[len(latencies) // 2], latencies[min(len(latencies) - 1, int(0.95 * len(latencies)))]
+        p50s.append(p50)
+        covers_ok = sum(c.ok for c in covers)
+        lines.append(
+            f"  {label:24} /random p50 {p50 * 1000:.0f} ms  p95 {p95 * 1000:.0f} ms  "
+            f"lost {len(outcomes) - len(latencies)}  errors {sum(not o.ok for o in outcomes)}  "
+            f"covers ok {covers_ok}/{len(covers)}"
+        )
+    lines.append(f"  p50 slow/fast: {p50s[1] / p50s[0]:.2f}x (target: within 2x)")
+    return "\n".join(lines)
+
+
 async def run(args: argparse.Namespace) -> str:
     from albumgan.bot.service import CoverService
+    from albumgan.bot.types import Requester
     from fakes.reccobeats import FakeReccoBeats
     from fakes.spotify import FakeSpotify, make_catalog
 
@@ -311,17 +385,30 @@ async def run(args: argparse.Namespace) -> str:
         models, label = await asyncio.to_thread(find_models, Path(args.models), scratch)
         catalog = make_catalog(n_albums=20, tracks_per_album=8, seed=3)
         async with FakeSpotify(catalog) as spotify, FakeReccoBeats(catalog) as recco:
-            config = bench_config(scratch, models, spotify, recco, args.workers)
+            # a slow Spotify must answer, not time out: its lookups wait as long as it takes
+            timeout_s = 5.0 + (args.slow_spotify or 0.0) * 2
+            config = bench_config(scratch, models, spotify, recco, args.workers, timeout_s)
             secrets = Secrets(spotify_client_id=spotify.client_id, spotify_client_secret=spotify.client_secret)
             frontend = FRONTENDS[args.frontend]()
             # Opened and closed here, as bot/serve.py does: frontends only borrow the service.
             async with CoverService.from_config(config, secrets=secrets) as service, frontend.session(service):
+                # Grids of four (the default) or single covers, as a server's admins choose.
+                server = Requester(frontend.name, "bench", guild_id=frontend.server_id)
+                await service.set_setting(server, "layout", args.layout)
                 commands = list(
                     plan(mix, args.requests + args.warmup, list(catalog.tracks), [a.id for a in catalog.album_list])
                 )
                 await drive(
                     frontend, commands[: args.warmup], concurrency=args.concurrency, rate=None, timeout=args.timeout
                 )
+                if args.slow_spotify is not None:
+                    tracks = list(catalog.tracks)[-2 * args.waiting_covers :]  # not looked up in the warm-up
+                    fast = await random_while_covers_wait(frontend, spotify, tracks[: args.waiting_covers], args, 0.0)
+                    slow = await random_while_covers_wait(
+                        frontend, spotify, tracks[args.waiting_covers :], args, args.slow_spotify
+                    )
+                    rows = {"fast Spotify": fast, f"Spotify answering in {args.slow_spotify:g} s": slow}
+                    return isolation_report(rows, args, label)
                 outcomes, wall_s = await drive(
                     frontend,
                     commands[args.warmup :],
@@ -342,9 +429,18 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--rate", type=float, default=None, help="open loop: commands arriving per second (default: closed loop)"
     )
     parser.add_argument("--mix", default="random=1,cover=1", help="e.g. random=3,cover=1,album=1")
+    parser.add_argument("--layout", choices=("grid", "single"), default="grid", help="answers of four covers, or one")
     parser.add_argument("--workers", type=int, default=LimitsConfig().workers, help="[limits] workers for the service")
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds before a command is lost")
     parser.add_argument("--models", default=str(REPO / "models"))
+    parser.add_argument(
+        "--slow-spotify",
+        type=float,
+        default=None,
+        metavar="S",
+        help="isolation: /random while --waiting-covers /cover wait on a Spotify answering in S s (and in 0 s)",
+    )
+    parser.add_argument("--waiting-covers", type=int, default=12, help="/cover commands waiting, with --slow-spotify")
     args = parser.parse_args(argv)
     if args.requests < 1 or args.concurrency < 1 or (args.rate is not None and args.rate <= 0):
         parser.error("--requests, --concurrency and --rate must be positive")

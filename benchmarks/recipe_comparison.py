@@ -57,7 +57,7 @@ def picture(runs: list[Path], eval_dir: str) -> Image.Image:
     for run in runs:
         with Image.open(run / eval_dir / "samples.png") as grid:
             sample = grid.convert("RGB")
-        side = (sample.height - 7 * GAP) // 8  # samples.png is 8x8 tiles with GAP between
+        side = (sample.width - 7 * GAP) // 8  # samples.png is 8 tiles wide with GAP between (a caption below)
         blocks.append(
             np.asarray(sample.crop((0, 0, TILES * side + (TILES - 1) * GAP, TILES * side + (TILES - 1) * GAP)))
         )

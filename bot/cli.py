@@ -6,6 +6,10 @@
     albumgan about                                   installed models and data sources
     albumgan demo [--out out/]                       offline: a random and a demo-track cover
     albumgan serve --discord [--slack]               run the chat bot(s)
+        [--shards 0-3 --shard-count 8] [--database PATH] [--metrics HOST:PORT] [--log-format json]
+    albumgan health                                  ask a running bot's /healthz (the container's HEALTHCHECK)
+    albumgan forget --user discord:ID                delete one person's covers from the history
+    albumgan prune                                   delete what is past its keeping time ([storage])
 
 Exit codes: 0 done, 2 bad input or config, 3 something needed is unavailable (a model,
 Spotify), 1 an internal error (reported with an incident id, traceback with -v).
@@ -25,10 +29,20 @@ from pathlib import Path
 import albumgan
 from albumgan.atomic import write_bytes
 from albumgan.bot.cards import format_value
-from albumgan.bot.config import BotConfig, ConfigError, Secrets, load_config
-from albumgan.bot.db import DatabaseError
+from albumgan.bot.config import (
+    LOG_FORMATS,
+    BotConfig,
+    ConfigError,
+    Secrets,
+    bind_problem,
+    load_config,
+    metrics_address,
+    shards_problem,
+)
+from albumgan.bot.db import Database, DatabaseError
 from albumgan.bot.types import CoverResult, Requester, ServiceUnavailable, UserError
 from albumgan.labels import DEFAULT_SCHEMA
+from albumgan.logsafe import configure_logging, use_json_lines
 
 log = logging.getLogger("albumgan")
 
@@ -36,16 +50,19 @@ EXIT_USER = 2
 EXIT_UNAVAILABLE = 3
 DEMO_TRACK = "spotify:track:0DemoTrack000000000001"
 DEMO_SEED = 7
+PLATFORMS = ("discord", "slack", "cli")  # Requester.platform
 
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
+    configure_logging(
         level=logging.DEBUG if args.verbose else (logging.INFO if args.command == "serve" else logging.ERROR),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:
-        config = load_config(args.config)
+        config = _with_process_flags(args, load_config(args.config))
+        if (getattr(args, "log_format", None) or config.logging.format) == "json":
+            use_json_lines()
         return args.run(args, config)
     except (UserError, ConfigError) as exc:
         print(f"albumgan: {exc}", file=sys.stderr)
@@ -92,8 +109,68 @@ def _parser() -> argparse.ArgumentParser:
     sub = commands.add_parser("serve", help="run the chat bot")
     sub.add_argument("--discord", action="store_true", help="the Discord frontend")
     sub.add_argument("--slack", action="store_true", help="the Slack frontend (both flags: one process serves both)")
+    sub.add_argument("--shards", metavar="IDS", help="Discord shards this process runs, e.g. 0-3 or 0,2")
+    sub.add_argument("--shard-count", type=int, metavar="N", help="the bot's Discord shards across all its processes")
+    _add_database_option(sub)
+    _add_metrics_option(sub)
+    sub.add_argument("--log-format", choices=LOG_FORMATS, help="text or json lines (default: [logging] format)")
     sub.set_defaults(run=_run_serve)
+
+    sub = commands.add_parser("health", help="ask a running bot's /healthz: exit 0 healthy (or no [metrics]), 1 not")
+    _add_metrics_option(sub)
+    sub.set_defaults(run=_run_health)
+
+    sub = commands.add_parser("forget", help="delete one person's covers from the history (docs/PRIVACY.md)")
+    sub.add_argument("--user", required=True, type=_user, metavar="PLATFORM:ID", help="e.g. slack:U0G9QF9C6")
+    _add_database_option(sub)
+    sub.set_defaults(run=_run_forget)
+
+    sub = commands.add_parser("prune", help="delete covers and cache entries past their keeping time ([storage])")
+    _add_database_option(sub)
+    sub.set_defaults(run=_run_prune)
     return parser
+
+
+# Settings that differ between processes of one bot (docs/OPERATIONS.md, "Scale"): flags
+# that override bot.toml, so that several processes can share one file.
+
+
+def _add_database_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--database", type=Path, metavar="PATH", help="the SQLite file (default: [database] path)")
+
+
+def _add_metrics_option(sub: argparse.ArgumentParser) -> None:
+    sub.add_argument("--metrics", metavar="HOST:PORT", help="/healthz and /metrics (default: [metrics] bind)")
+
+
+def _with_process_flags(args, config: BotConfig) -> BotConfig:
+    changes: dict = {}
+    if getattr(args, "database", None) is not None:
+        changes["database"] = dataclasses.replace(config.database, path=str(args.database.resolve()))
+    if getattr(args, "metrics", None) is not None:
+        if problem := bind_problem(args.metrics):
+            raise UserError(f"--metrics: {problem}")
+        changes["metrics"] = dataclasses.replace(config.metrics, bind=args.metrics)
+    if getattr(args, "shards", None) is not None or getattr(args, "shard_count", None) is not None:
+        if not args.discord:
+            raise UserError("--shards and --shard-count are for the Discord frontend: add --discord")
+        ids = _shard_ids(args.shards) if args.shards is not None else config.discord.shard_ids
+        count = config.discord.shard_count if args.shard_count is None else args.shard_count
+        if problem := shards_problem(ids, count):
+            raise UserError(f"--shards {args.shards or ''} --shard-count {count}: {problem}")
+        changes["discord"] = dataclasses.replace(config.discord, shard_ids=ids, shard_count=count)
+    return dataclasses.replace(config, **changes)
+
+
+def _shard_ids(text: str) -> list[int]:
+    """ "0-3" -> [0, 1, 2, 3]; "0,2,5" and "0-1,4" too."""
+    ids: list[int] = []
+    for part in text.split(","):
+        first, dash, last = part.strip().partition("-")
+        if not first.isdigit() or (dash and not last.isdigit()) or (dash and int(last) < int(first)):
+            raise UserError(f"--shards {text!r}: not shard ids (e.g. 0-3, 0,2,4 or 0-1,6)")
+        ids += range(int(first), int(last if dash else first) + 1)
+    return ids
 
 
 def _add_seed_and_output(sub: argparse.ArgumentParser, default_out: str) -> None:
@@ -101,10 +178,23 @@ def _add_seed_and_output(sub: argparse.ArgumentParser, default_out: str) -> None
     sub.add_argument(
         "-o",
         "--output",
-        type=Path,
+        type=_output_file,
         default=Path(default_out),
         help=f"PNG to write (default {default_out}); the features card goes next to it as NAME-features.png",
     )
+
+
+def _output_file(text: str) -> Path:
+    if not text.strip():
+        raise argparse.ArgumentTypeError("the file name is empty")
+    return Path(text)
+
+
+def _user(text: str) -> tuple[str, str]:
+    platform, colon, user_id = text.partition(":")
+    if not colon or platform not in PLATFORMS or not user_id.strip():
+        raise argparse.ArgumentTypeError(f"{text!r} is not PLATFORM:ID (PLATFORM: {', '.join(PLATFORMS)})")
+    return platform, user_id.strip()
 
 
 def _seed(text: str) -> int:
@@ -215,7 +305,45 @@ def _run_serve(args, config: BotConfig) -> int:
     return 0
 
 
+def _run_health(args, config: BotConfig) -> int:
+    from albumgan.bot.ops_server import ask_health
+
+    address = metrics_address(config.metrics.bind)
+    if address is None:
+        print("no [metrics] bind (or --metrics): this bot serves no /healthz to ask; counted as healthy")
+        return 0
+    status, body = ask_health(address)
+    print(body)
+    return 0 if status == 200 else 1
+
+
+def _run_forget(args, config: BotConfig) -> int:
+    platform, user_id = args.user
+    count = asyncio.run(_with_database(config, lambda db: db.delete_generations_of(platform, user_id)))
+    print(f"deleted {count} cover(s) of {platform}:{user_id}")
+    return 0
+
+
+def _run_prune(args, config: BotConfig) -> int:
+    from albumgan.bot.retention import prune
+
+    pruned = asyncio.run(_with_database(config, lambda db: prune(db, config)))
+    days = config.storage.history_days
+    kept = f"older than {days} days" if days else "(none: history_days = 0 keeps them all)"
+    print(f"deleted {pruned.covers} cover(s) {kept} and {pruned.cache_entries} expired cache entries")
+    return 0
+
+
 # -- helpers ---------------------------------------------------------------------------
+
+
+async def _with_database(config: BotConfig, body):
+    """The database alone, for an operator's maintenance: no models, no network."""
+    db = await Database.open_configured(config)
+    try:
+        return await body(db)
+    finally:
+        await db.close()
 
 
 async def _with_service(config: BotConfig, body, *, secrets: Secrets | None = None):
@@ -238,10 +366,10 @@ def _me() -> Requester:
 
 def _report(result: CoverResult, output: Path) -> None:
     """Write the PNGs and print what was used to make them."""
-    write_bytes(output, result.image_png)
+    _write_output(output, result.image_png)
     card_path = output.with_name(f"{output.stem}-features.png") if result.card_png else None
     if card_path is not None and result.card_png is not None:
-        write_bytes(card_path, result.card_png)
+        _write_output(card_path, result.card_png)
     print(f"{result.title} — {result.subtitle}")
     if result.source_url:
         print(f"  {result.source_url}")
@@ -255,11 +383,24 @@ def _report(result: CoverResult, output: Path) -> None:
             print(f"  note: {report.missing_note}")
     print(
         f"  seed {result.seed} · model {result.model_name} {result.model_version} · "
-        f"cover #{result.generation_id} · {result.elapsed_s:.2f} s"
+        f"{'not saved' if result.generation_id is None else f'cover #{result.generation_id}'} · "
+        f"{result.elapsed_s:.2f} s"
     )
     print(f"  cover:    {output}")
     if card_path is not None:
         print(f"  features: {card_path}")
+
+
+def _write_output(path: Path, data: bytes) -> None:
+    """A path that cannot be written is the user's to fix (exit 2), not an internal error."""
+    try:
+        write_bytes(path, data)
+    except IsADirectoryError:
+        raise UserError(f"cannot write {path}: it is a folder; name a file in it, e.g. {path / 'cover.png'}") from None
+    except (FileExistsError, NotADirectoryError):  # a file stands where a folder on the way should be
+        raise UserError(f"cannot write {path}: {path.parent} is not a folder") from None
+    except OSError as exc:
+        raise UserError(f"cannot write {path}: {exc.strerror or exc}") from None
 
 
 if __name__ == "__main__":

@@ -95,7 +95,10 @@ def _providers(device: str) -> list:
         return [CPU]
     if CUDA not in ort.get_available_providers():
         if device == "cuda":
-            raise ModelError("device 'cuda' asked for, but this onnxruntime has no CUDA provider")
+            raise ModelError(
+                "device 'cuda' asked for, but this onnxruntime has no CUDA provider "
+                "(install albumgan[bot-gpu] instead of albumgan[bot])"
+            )
         return [CPU]
     if cuda_device_count() == 0:
         if device == "cuda":
@@ -218,7 +221,7 @@ class _Request:
 class ModelRunner:
     """Serve one model to many concurrent coroutines.
 
-    Requests that arrive within `window_ms` of each other (up to `max_batch`) share one
+    Requests that arrive within `window_ms` of each other (up to `max_batch` images) share one
     onnxruntime run on a dedicated worker thread. Each request is bound to the model that
     was current when it was accepted, so `reload` never changes the model under a request
     whose inputs were shaped for the old one, and no request is dropped by a reload.
@@ -263,15 +266,24 @@ class ModelRunner:
         self, z_row: np.ndarray, labels_row: np.ndarray | None = None, mask_row: np.ndarray | None = None
     ) -> np.ndarray:
         """One cover, uint8 (H, W, 3), from one z row (and, for an acgan, its labels and mask)."""
-        if self._closed:
-            raise ModelError(f"{self.path}: the model runner is closed")
-        engine = self._engine
 
         def row(a: np.ndarray | None) -> np.ndarray | None:
             return None if a is None else np.asarray(a, dtype=np.float32).reshape(1, -1)
 
         z = np.asarray(z_row, dtype=np.float32).reshape(1, -1)
-        labels, mask = row(labels_row), row(mask_row)
+        return (await self.generate_rows(z, row(labels_row), row(mask_row)))[0]
+
+    async def generate_rows(
+        self, z: np.ndarray, labels: np.ndarray | None = None, mask: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Covers uint8 (N, H, W, 3) from z (N, z_dim) (and, for an acgan, labels and mask
+        (N, n_features)): one request, run in one batch (with whatever else is waiting)."""
+        if self._closed:
+            raise ModelError(f"{self.path}: the model runner is closed")
+        engine = self._engine
+        z = np.asarray(z, dtype=np.float32)
+        labels = None if labels is None else np.asarray(labels, dtype=np.float32)
+        mask = None if mask is None else np.asarray(mask, dtype=np.float32)
         engine.feed(z, labels, mask)  # fail fast, in the caller, on wrong shapes
         self._ensure_batcher()
         future = asyncio.get_running_loop().create_future()
@@ -285,13 +297,20 @@ class ModelRunner:
             self._reload_lock = asyncio.Lock()
         async with self._reload_lock:
             new_path = Path(path) if path is not None else self.path
-            engine = await asyncio.get_running_loop().run_in_executor(
-                None, lambda: Engine.load(new_path, threads=self._threads, device=self._device)
-            )
-            old = self._engine.info
-            self._engine, self.path = engine, new_path
-            log.info("reloaded model: %s v%s -> %s v%s", old.name, old.version, engine.info.name, engine.info.version)
-            return engine.info
+            engine = await asyncio.get_running_loop().run_in_executor(None, self.load, new_path)
+            return self.install(engine)
+
+    def load(self, path: str | os.PathLike) -> Engine:
+        """A model file loaded as this runner loads its own (threads, device), not yet
+        serving: callers check it, then `install` that very engine. Blocking."""
+        return Engine.load(path, threads=self._threads, device=self._device)
+
+    def install(self, engine: Engine) -> ModelInfo:
+        """Make `engine` the model for new requests; accepted ones finish on the old one."""
+        old = self._engine.info
+        self._engine, self.path = engine, engine.info.path
+        log.info("reloaded model: %s v%s -> %s v%s", old.name, old.version, engine.info.name, engine.info.version)
+        return engine.info
 
     async def close(self) -> None:
         """Finish every accepted request, then stop the worker."""
@@ -313,9 +332,10 @@ class ModelRunner:
         within the window. A request for another model is kept in `pending` for the next run."""
         first = pending.pop(0) if pending else await self._queue.get()
         batch = [first]
+        rows = len(first.z)  # images: a grid's request brings four
         loop = asyncio.get_running_loop()
         deadline = loop.time() + self.window_s
-        while len(batch) < self.max_batch and not pending:
+        while rows < self.max_batch and not pending:
             try:
                 item = self._queue.get_nowait()
             except asyncio.QueueEmpty:
@@ -328,6 +348,7 @@ class ModelRunner:
                     break
             if item.engine is first.engine:
                 batch.append(item)
+                rows += len(item.z)
             else:
                 pending.append(item)
         return batch
@@ -348,9 +369,12 @@ class ModelRunner:
                         mask = np.concatenate([r.mask for r in live])
                     images = await loop.run_in_executor(self._executor, engine.run, z, labels, mask)
                     self.runs += 1
-                    for request, image in zip(live, images, strict=True):
+                    start = 0
+                    for request in live:
+                        rows = len(request.z)
                         if not request.future.done():
-                            request.future.set_result(image)
+                            request.future.set_result(images[start : start + rows])
+                        start += rows
             except Exception as exc:  # one failed run fails its own requests, not the runner
                 log.exception("model run failed for %d requests", len(live))
                 for request in live:

@@ -45,12 +45,13 @@ class LinkResolver:
             await self._session.close()
             self._session = None
 
-    async def resolve(self, text: str, kind: str) -> SpotifyRef:
+    async def resolve(self, text: str, kind: str, *, or_kind: str = "") -> SpotifyRef:
+        """The Spotify object `text` links to, which must be a `kind` (or an `or_kind`)."""
         try:
             found = parse_link(text, bare_id_kind=kind)
             if isinstance(found, ShortLink):
                 found = await self._follow(found.url)
-            return expect_kind(found, kind)
+            return found if or_kind and found.kind == or_kind else expect_kind(found, kind)
         except LinkError as exc:
             raise UserError(str(exc)) from None
 

@@ -10,8 +10,9 @@ Columns: track_id, name, artists (";"-separated), album_id, album, then feature 
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
+
+from albumgan.tables import Table
 
 
 class LocalCatalog:
@@ -19,9 +20,10 @@ class LocalCatalog:
         self.path = Path(path)
         self._tracks: dict[str, dict] = {}
         self._albums: dict[str, dict] = {}
-        with open(self.path, newline="", encoding="utf-8-sig") as f:
-            for row in csv.DictReader(f):
-                self._add(row)
+        # Ragged rows are dropped, as the "local" feature provider drops them when it reads this
+        # same file (and reports them: quiet here), so no track is known without its features.
+        for _, row in Table(self.path, quiet=True).csv_rows()[1]:
+            self._add(row)
 
     def _add(self, row: dict) -> None:
         track_id = (row.get("track_id") or row.get("id") or "").strip()

@@ -1,12 +1,12 @@
 """What a cover is made from, looked up: track and album metadata (the local demo table,
 the cache, Spotify) and audio features (the cache, then the provider chain), turned into the
 `FeatureReport` people see. Spotify's failures become friendly `UserError` /
-`ServiceUnavailable` text here, so the service only composes.
+`ServiceUnavailable` text here, so the service only composes. Every blocking call runs in
+the I/O threads of `WorkPools`, never in the ones that render answers.
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from collections import Counter
 from collections.abc import Callable
@@ -18,6 +18,7 @@ import numpy as np
 from albumgan.bot.config import BotConfig, ConfigError, Secrets
 from albumgan.bot.db import Database
 from albumgan.bot.local_catalog import LocalCatalog
+from albumgan.bot.pools import WorkPools
 from albumgan.bot.types import FeatureReport, ServiceUnavailable, UserError
 from albumgan.labels import DEFAULT_SCHEMA
 from albumgan.links import SpotifyRef
@@ -30,11 +31,18 @@ from albumgan.sources import (
     RetryPolicy,
     SourceError,
     SpotifyCatalog,
+    SpotifyCredentialsRefused,
     build_providers,
     spotify_client,
 )
 
 log = logging.getLogger(__name__)
+
+# Refused credentials are the operator's to fix: users are not told to wait for Spotify.
+CREDENTIALS_REFUSED = (
+    "I can't look up Spotify links right now: Spotify refused my credentials, which my operator "
+    "has to fix. /random still works meanwhile."
+)
 
 
 @dataclass
@@ -58,17 +66,23 @@ class Lookups:
         catalog: SpotifyCatalog | None,
         chain: ProviderChain,
         local: LocalCatalog | None,
+        pools: WorkPools,
         spotify_note: str = "",
     ) -> None:
         self.config = config
+        self.pools = pools
         self.catalog = catalog
         self.chain = chain
         self.local = local
         self.db: Database | None = None  # the cache: the service's database, set at its start
         self.spotify_note = spotify_note  # why Spotify lookups are off, if they are
+        self._told_operator = False  # about refused credentials: once is enough
+        # Called with a provider's name ("spotify", "reccobeats-popularity", ...) for each lookup
+        # it failed: the service counts them (observe.py).
+        self.on_provider_error: Callable[[str], None] = lambda provider: None
 
     @classmethod
-    def from_config(cls, config: BotConfig, secrets: Secrets, **given) -> Lookups:
+    def from_config(cls, config: BotConfig, secrets: Secrets, pools: WorkPools, **given) -> Lookups:
         """From config and secrets; `given` (tests, embedding) may bring catalog, chain, local."""
         spotify_note = ""
         if "catalog" in given:
@@ -95,7 +109,7 @@ class Lookups:
             )
         local = given["local"] if "local" in given else local_catalog(config)
         chain = given.get("chain") or provider_chain(config, catalog, local)
-        return cls(config, catalog=catalog, chain=chain, local=local, spotify_note=spotify_note)
+        return cls(config, catalog=catalog, chain=chain, local=local, pools=pools, spotify_note=spotify_note)
 
     def _db(self) -> Database:
         if self.db is None:
@@ -151,32 +165,49 @@ class Lookups:
             known_sets[tid] = FeatureSet()
             known_sets[tid].fill(values, "spotify track")
         try:
-            found = await asyncio.to_thread(self.chain.fetch, needed, known_sets)
+            found = await self.pools.io(self.chain.fetch, needed, known_sets)
         except SourceError as exc:
             log.warning("feature providers failed: %s", exc)
             found = {tid: FeatureSet(errors={"providers": str(exc)}) for tid in needed}
         complete = {}
+        failed: set[str] = set()
         for tid in needed:
             feature_set = found.get(tid) or FeatureSet()
             out[tid] = Features(dict(feature_set.values), dict(feature_set.sources), dict(feature_set.errors))
+            failed.update(feature_set.errors)
             if not feature_set.errors:
                 complete[tid] = (feature_set.values, feature_set.sources)
+        for provider in sorted(failed):  # once per lookup, however many tracks it failed
+            self.on_provider_error(provider)
         await self._db().put_features(complete)
         return out
 
     async def _spotify(self, fn: Callable, *args):
         try:
-            return await asyncio.to_thread(fn, *args)
+            return await self.pools.io(fn, *args)
         except NotFound as exc:
             raise UserError(
                 f"Spotify has no {exc.kind} with id {exc.id}: check the link (copy it again with Share → Copy link)."
             ) from None
         except RateLimited as exc:
+            self.on_provider_error("spotify")
             raise ServiceUnavailable(
                 f"Spotify asked me to slow down; try again in {_minutes(exc.retry_after_s)}. "
                 "/random still works meanwhile."
             ) from None
+        except SpotifyCredentialsRefused as exc:
+            self.on_provider_error("spotify")
+            if not self._told_operator:
+                self._told_operator = True
+                log.error(
+                    "Spotify refused the bot's credentials (%s): set SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET "
+                    "to the Client ID and Client secret of an app at developer.spotify.com/dashboard and restart; "
+                    "until then every Spotify lookup fails",
+                    exc.reason,
+                )
+            raise ServiceUnavailable(CREDENTIALS_REFUSED) from None
         except SourceError as exc:
+            self.on_provider_error("spotify")
             log.warning("Spotify lookup failed: %s", exc)
             raise ServiceUnavailable(
                 "Spotify isn't answering right now, so I can't look up "

@@ -1,20 +1,23 @@
 """One bounded, fair request queue shared by every frontend.
 
-Requests wait per user; a free slot goes to the next user in round-robin order, so one
-person's burst of ten covers cannot push everyone else to the back. A per-user cooldown and
-a per-user cap stop floods; a full queue says "busy" instead of growing without bound.
-Jobs run in the caller's own task once they hold a slot, so their exceptions and
-cancellation reach the caller directly.
+A request is admitted first (`admitted`): a per-user cooldown and a per-user cap stop
+floods, and a full queue says "busy" instead of growing without bound; it counts against
+those limits until it is done. It holds one of the `workers` generation slots (`slot`) only
+while it generates, so covers whose lookups wait on a slow Spotify never keep /random from
+a slot. Slots wait per user; a free one goes to the next user in round-robin order, so one
+person's burst of ten covers cannot push everyone else to the back. Everything runs in the
+caller's own task, so exceptions and cancellation reach the caller directly.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import math
 import time
 from collections import OrderedDict, deque
-from collections.abc import Awaitable, Callable, Hashable
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable
 from dataclasses import dataclass, field
 from typing import TypeVar
 
@@ -24,6 +27,32 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 OnQueued = Callable[[int], Awaitable[None]]
+
+
+class Refusal(Exception):
+    """A request turned away by a limit before it started; `reason` names the limit (metrics,
+    logs). Each refusal is also a UserError (the person's to change) or a ServiceUnavailable."""
+
+    reason = ""
+
+
+class TooSoon(Refusal, UserError):
+    reason = "cooldown"
+
+
+class TooMany(Refusal, UserError):
+    reason = "per_user_cap"
+
+
+class QueueFull(Refusal, ServiceUnavailable):
+    reason = "queue_full"
+
+
+class Closing(Refusal, ServiceUnavailable):
+    reason = "closing"
+
+
+REFUSAL_REASONS = tuple(kind.reason for kind in (TooSoon, TooMany, QueueFull, Closing))
 
 
 @dataclass(eq=False)
@@ -48,8 +77,9 @@ class FairQueue:
         self.workers = workers
         self._clock = clock
         self._waiting: OrderedDict[Hashable, deque[_Waiter]] = OrderedDict()  # rotation order
-        self._running = 0
-        self._per_user: dict[Hashable, int] = {}  # waiting + running, by user
+        self._running = 0  # slots held
+        self._admitted = 0  # requests admitted and not yet done: looking up, waiting or running
+        self._per_user: dict[Hashable, int] = {}  # admitted, by user
         self._last_start: dict[Hashable, float] = {}
         self._closing = False
         self._idle = asyncio.Event()
@@ -63,27 +93,47 @@ class FairQueue:
     def running(self) -> int:
         return self._running
 
+    @property
+    def admitted_count(self) -> int:
+        """Requests in progress: looking up, waiting for a slot or generating."""
+        return self._admitted
+
     async def run(self, user: Hashable, job: Callable[[], Awaitable[T]], on_queued: OnQueued | None = None) -> T:
         """Admit, wait for a fair turn, run `job()` and return its result."""
+        async with self.admitted(user), self.slot(user, on_queued):
+            return await job()
+
+    @contextlib.asynccontextmanager
+    async def admitted(self, user: Hashable) -> AsyncIterator[None]:
+        """Count one request of `user` against the limits for as long as the block runs;
+        UserError or ServiceUnavailable when it may not start."""
         self._admit(user)
+        self._admitted += 1
         self._per_user[user] = self._per_user.get(user, 0) + 1
         self._idle.clear()
         try:
-            if self._running < self.workers and not self._waiting:
-                self._running += 1
-            else:
-                await self._wait_for_turn(user, on_queued)
-            try:
-                return await job()
-            finally:
-                self._running -= 1
-                self._dispatch()
+            yield
         finally:
+            self._admitted -= 1
             self._per_user[user] -= 1
             if not self._per_user[user]:
                 del self._per_user[user]
             if not self._per_user:
                 self._idle.set()
+
+    @contextlib.asynccontextmanager
+    async def slot(self, user: Hashable, on_queued: OnQueued | None = None) -> AsyncIterator[None]:
+        """Hold a generation slot for the block, after a fair turn; `on_queued(position)`
+        when the turn has to be waited for. Only inside `admitted(user)`."""
+        if self._running < self.workers and not self._waiting:
+            self._running += 1
+        else:
+            await self._wait_for_turn(user, on_queued)
+        try:
+            yield
+        finally:
+            self._running -= 1
+            self._dispatch()
 
     async def close(self) -> None:
         """Refuse new requests and wait until admitted ones have finished."""
@@ -92,16 +142,16 @@ class FairQueue:
 
     def _admit(self, user: Hashable) -> None:
         if self._closing:
-            raise ServiceUnavailable("The bot is restarting; try again in a minute.")
+            raise Closing("The bot is restarting; try again in a minute.")
         now = self._clock()
         last = self._last_start.get(user)
         if last is not None and now - last < self.cooldown_s:
             wait = math.ceil(self.cooldown_s - (now - last))
-            raise UserError(f"Easy there: you can ask again in {wait} s.")
+            raise TooSoon(f"Easy there: you can ask again in {wait} s.")
         if self._per_user.get(user, 0) >= self.per_user:
-            raise UserError(f"You already have {self.per_user} covers on the way; wait for one to finish.")
-        if self.waiting + self._running >= self.max_size:
-            raise ServiceUnavailable(f"I'm busy right now ({self.max_size} covers in line); try again in a minute.")
+            raise TooMany(f"You already have {self.per_user} covers on the way; wait for one to finish.")
+        if self._admitted >= self.max_size:
+            raise QueueFull(f"I'm busy right now ({self.max_size} covers in line); try again in a minute.")
         self._last_start[user] = now
         self._forget_old_cooldowns(now)
 

@@ -4,21 +4,29 @@ A missing or broken model file is not fatal: the kind is recorded as unavailable
 reason (the commands it serves say so), the other kind keeps working. `reload` swaps a
 replaced file in for new requests while requests in flight finish on the old model; a
 broken or wrong-kind file leaves the running model serving. With `[models] reload_check_s`
-a watcher polls the files (exports replace them atomically) and reloads on change.
+a watcher polls the files (exports replace them atomically) and reloads on change; whatever
+goes wrong in one round is logged, and the watcher keeps watching.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from pathlib import Path
 
 from albumgan.bot.config import BotConfig
-from albumgan.bot.engine import Engine, ModelRunner
+from albumgan.bot.engine import ModelRunner
+from albumgan.bot.pools import WorkPools
 from albumgan.bot.types import ServiceUnavailable
 from albumgan.modelfile import ModelError, ModelInfo
 
 log = logging.getLogger(__name__)
+
+# What a reload did to one kind: swapped in a replaced file, installed a missing model, refused
+# a broken file (the old model serves on), or found the kind still unavailable.
+RELOAD_OUTCOMES = ("swapped", "installed", "refused", "unavailable")
+OnReload = Callable[[str, str], None]  # (model kind, outcome)
 
 # The model kinds, and how people know them.
 MODEL_LABEL = {"acgan": "audio-feature (ACGAN)", "unconditional": "random-cover"}
@@ -26,13 +34,23 @@ COMMANDS_FOR = {"acgan": "/cover and /album", "unconditional": "/random"}
 
 
 class ModelRegistry:
-    def __init__(self, config: BotConfig, *, runners: dict[str, ModelRunner] | None = None) -> None:
+    def __init__(
+        self,
+        config: BotConfig,
+        pools: WorkPools,
+        *,
+        runners: dict[str, ModelRunner] | None = None,
+        on_reload: OnReload = lambda kind, outcome: None,
+    ) -> None:
         self.config = config
+        self.pools = pools  # model files are read in its I/O threads
         self._given = runners  # tests and embedders may bring their own runners
         self.runners: dict[str, ModelRunner] = {}
         self.problems: dict[str, str] = {}  # model kind -> why it is not installed
         self._stamps: dict[str, tuple[int, int] | None] = {}  # model kind -> file (mtime, size)
         self._watcher: asyncio.Task | None = None
+        self._reloading = asyncio.Lock()  # the watcher's and an operator's reloads take turns
+        self._on_reload = on_reload  # counts outcomes (metrics)
 
     async def start(self) -> None:
         if self._given is not None:
@@ -64,7 +82,7 @@ class ModelRegistry:
         configured, path = self._model_path(kind)
         self._stamps[kind] = _file_stamp(path)
         try:
-            runner = await asyncio.to_thread(ModelRunner, path, max_batch=self.config.limits.max_batch)
+            runner = await self.pools.io(ModelRunner, path, max_batch=self.config.limits.max_batch)
         except ModelError as exc:
             self.problems[kind] = self._model_problem(kind, configured, path, exc)
             return
@@ -89,6 +107,10 @@ class ModelRegistry:
         for new requests (requests in flight finish on the old model), a new file installs a
         missing model, and a broken or wrong-kind file leaves the running model serving.
         Returns what happened, per model kind."""
+        async with self._reloading:
+            return await self._reload()
+
+    async def _reload(self) -> dict[str, str]:
         outcome: dict[str, str] = {}
         for kind in MODEL_LABEL:
             configured, path = self._model_path(kind)
@@ -96,18 +118,23 @@ class ModelRegistry:
             runner = self.runners.get(kind)
             if runner is None:
                 await self.install(kind)
+                installed = kind in self.runners
+                self._on_reload(kind, "installed" if installed else "unavailable")
                 outcome[kind] = (
                     "installed " + self.runners[kind].info.version
-                    if kind in self.runners
+                    if installed
                     else "still unavailable: " + self.problems[kind]
                 )
                 continue
             try:
-                candidate = await asyncio.to_thread(Engine.load, path)
+                # Read once: the engine checked here is the one installed, even if another
+                # export replaces the file meanwhile (reading it twice installed that one).
+                candidate = await self.pools.io(runner.load, path)
                 if candidate.info.kind != kind:
                     raise ModelError(f"{path}: is a {candidate.info.kind} model, not {kind}")
-                info = await runner.reload(path)
+                info = runner.install(candidate)
             except ModelError as exc:
+                self._on_reload(kind, "refused")
                 outcome[kind] = f"kept {runner.info.version}: {exc}".replace(str(path), configured)
                 log.error(
                     "model reload refused, %s keeps serving %s: %s",
@@ -116,6 +143,7 @@ class ModelRegistry:
                     str(exc).replace(str(path), configured),
                 )
                 continue
+            self._on_reload(kind, "swapped")
             outcome[kind] = f"now serving {info.name} {info.version}"
         return outcome
 
@@ -123,10 +151,15 @@ class ModelRegistry:
         """Poll the model files; reload when one is replaced (export writes atomically)."""
         while True:
             await asyncio.sleep(self.config.models.reload_check_s)
-            changed = [k for k in MODEL_LABEL if _file_stamp(self._model_path(k)[1]) != self._stamps.get(k)]
-            if changed:
-                for kind, what in (await self.reload()).items():
-                    log.info("model reload: %s %s", kind, what)
+            try:
+                changed = [k for k in MODEL_LABEL if _file_stamp(self._model_path(k)[1]) != self._stamps.get(k)]
+                if changed:
+                    for kind, what in (await self.reload()).items():
+                        log.info("model reload: %s %s", kind, what)
+            except Exception:
+                # A bug or a surprise in one file must not end hot reloading for the life
+                # of the process (the task used to die silently): the running models serve on.
+                log.exception("model watcher: this reload failed; the running models keep serving, still watching")
 
     def runner(self, kind: str) -> ModelRunner:
         """The runner serving `kind`, or ServiceUnavailable saying why there is none."""

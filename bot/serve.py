@@ -4,18 +4,23 @@ One `CoverService` is opened here with `async with` (database, models, HTTP sess
 closed here, after every frontend drained its in-flight covers; frontends only borrow it.
 Both frontends share it, so they share its queue, cooldowns, cache and history: a cover
 made in Slack can be rerolled there after a restart, and one person's requests are counted
-together wherever they come from (the Requester says which platform).
+together wherever they come from (the Requester says which platform). With `[metrics] bind`
+the operator's endpoint (/healthz, /metrics: ops_server.py) opens inside the service's
+lifetime and closes after the frontends drained.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import functools
 import logging
 import signal
 from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
-from albumgan.bot.config import BotConfig, Secrets, SlackConfig
+from albumgan.bot.config import BotConfig, Secrets, SlackConfig, metrics_address
+from albumgan.bot.ops_server import Connected, OpsServer
 
 if TYPE_CHECKING:
     from albumgan.bot.service import CoverService
@@ -49,12 +54,32 @@ async def serve(
         raise SystemExit("DISCORD_TOKEN is not set: create a bot at discord.com/developers")
     if slack and (problem := slack_secrets_problem(config.slack, secrets)):
         raise SystemExit(problem)
-    async with service:
-        await _run_frontends(config, service, secrets, discord=discord, slack=slack)
+    frontends: dict[str, Connected] = {}  # for /healthz, as they start
+    async with service, _ops_server(config, service, frontends):
+        await _run_frontends(config, service, secrets, frontends, discord=discord, slack=slack)
+
+
+def _ops_server(
+    config: BotConfig, service: CoverService, frontends: dict[str, Connected]
+) -> contextlib.AbstractAsyncContextManager:
+    """/healthz and /metrics when [metrics] bind names an address; nothing otherwise."""
+    address = metrics_address(config.metrics.bind)
+    return contextlib.nullcontext() if address is None else OpsServer(address, service, frontends)
+
+
+def _upload_timer(service: CoverService, platform: str) -> Callable[[float], None]:
+    observer = getattr(service, "observer", None)  # a stand-in service (frontend tests) has none
+    return (lambda seconds: None) if observer is None else functools.partial(observer.uploaded, platform)
 
 
 async def _run_frontends(
-    config: BotConfig, service: CoverService, secrets: Secrets, *, discord: bool, slack: bool
+    config: BotConfig,
+    service: CoverService,
+    secrets: Secrets,
+    frontends: dict[str, Connected],
+    *,
+    discord: bool,
+    slack: bool,
 ) -> None:
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -74,12 +99,16 @@ async def _run_frontends(
                 signing_secret=secrets.slack_signing_secret,
             )
             closers.append(frontend.close)
+            frontend.on_upload = _upload_timer(service, "slack")
+            frontends["slack"] = frontend.connected
             await frontend.start()
         if discord:
             from albumgan.bot.discord_app import make_bot  # discord.py is only needed here
 
             bot = make_bot(service, config.discord)
             closers.append(bot.close)
+            bot.on_upload = _upload_timer(service, "discord")
+            frontends["discord"] = bot.connected
             runners.append(asyncio.create_task(bot.start(secrets.discord_token)))  # type: ignore[attr-defined]
         stopper = asyncio.create_task(stop.wait())
         await asyncio.wait({stopper, *runners}, return_when=asyncio.FIRST_COMPLETED)

@@ -23,7 +23,8 @@ import asyncio
 import html
 import logging
 import re
-from collections.abc import Awaitable, Callable
+import time
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Any
 
 import aiohttp
@@ -39,18 +40,48 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.webhook.async_client import AsyncWebhookClient
 
+from albumgan.bot.blend import split_ends
 from albumgan.bot.cards import features_summary
 from albumgan.bot.config import SlackConfig
+from albumgan.bot.grids import ENLARGED, FULL_SIZE
+from albumgan.bot.help import help_text
+from albumgan.bot.history import history_text
 from albumgan.bot.inflight import DRAIN_TIMEOUT_S, InFlight
-from albumgan.bot.types import CoverCommands, CoverResult, Requester, UserError, failure_text
+from albumgan.bot.server_settings import change as change_settings
+from albumgan.bot.server_settings import private_by_default
+from albumgan.bot.slack_replay import ReplayGuard
+from albumgan.bot.types import (
+    SERVER_LAYOUT,
+    BlendResult,
+    CoverCommands,
+    CoverResult,
+    Requester,
+    UserError,
+    failure_text,
+    forgotten_text,
+)
 from albumgan.modelfile import ModelInfo
 
 log = logging.getLogger(__name__)
 
 COVER_FILE = "cover.png"
 CARD_FILE = "features.png"
+FULL_SIZE_FILE = f"cover-{FULL_SIZE}.png"
+BLEND_STRIP_FILE, BLEND_ANIMATION_FILE = "blend.png", "blend.gif"
 ACTION_PREFIX = "albumgan:"
-ACTIONS = {"reroll": "🎲 Reroll", "variations": "🔀 Variations"}
+ACTIONS = {
+    "reroll": "🎲 Reroll",
+    "variations": "🔀 Variations",
+    "pick": "✅ Pick",
+    "full": "🖼️ Full size",
+    "delete": "🗑️ Delete",
+    "history": "Page",
+}
+# What each button's value holds: a cover (or page) number; Delete: covers, then file ids.
+ACTION_VALUE = re.compile(r"[0-9]{1,19}")
+DELETE_VALUE = re.compile(
+    r"(?P<ids>[0-9]{1,19}(?:,[0-9]{1,19}){0,3})\|(?P<files>[A-Z0-9]{1,20}(?:,[A-Z0-9]{1,20}){0,3})?"
+)
 QUEUE_NOTICE = "⏳ You're #{position} in line; your cover is coming."
 RESTARTING = "I'm restarting; please try again in a minute."
 WORKING = {
@@ -64,7 +95,9 @@ NOT_IN_CHANNEL = {"not_in_channel", "channel_not_found"}
 SEED_HELP = "The seed must be a whole number from 0 to 4294967295, e.g. `/{command} 7`."
 
 OnQueued = Callable[[int], Awaitable[None]]
-Generate = Callable[[OnQueued], Awaitable[CoverResult]]
+Generate = Callable[[OnQueued], Awaitable[CoverResult | BlendResult]]
+# A private text answer: the text, and blocks to show it with (buttons; [] = just the text).
+TextAnswer = Callable[[Requester], Awaitable[tuple[str, list[dict[str, Any]]]]]
 
 
 # --- Slack text ----------------------------------------------------------------------------
@@ -86,12 +119,21 @@ def _short(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
-def result_blocks(result: CoverResult, user_id: str) -> list[dict[str, Any]]:
-    """The message under the uploaded cover: what was used, and the buttons."""
+def result_blocks(
+    result: CoverResult, user_id: str, file_ids: Sequence[str] = (), *, show_files: bool = False
+) -> list[dict[str, Any]]:
+    """The message under the uploaded cover: what was used, and the buttons. `show_files`: the
+    uploads as image blocks on top (a private answer, whose files are shared nowhere else)."""
     title = escape(_short(result.title, 200))
     if result.source_url:
         title = f"<{result.source_url}|{title}>"
+    images = [image_block(file_id, f"{result.title}: picture {i}") for i, file_id in enumerate(file_ids, 1)]
+    images = images if show_files else []
+    if result.full_size:
+        enlarged = f"*{title}* at {FULL_SIZE} × {FULL_SIZE} px\n{ENLARGED.format(px=result.enlarged_from)}"
+        return [*images, {"type": "section", "text": {"type": "mrkdwn", "text": enlarged}}]
     blocks: list[dict[str, Any]] = [
+        *images,
         {"type": "section", "text": {"type": "mrkdwn", "text": _short(f"*{title}*\n{escape(result.subtitle)}", 3000)}},
     ]
     if result.features is not None:
@@ -104,11 +146,15 @@ def result_blocks(result: CoverResult, user_id: str) -> list[dict[str, Any]]:
                 },
             }
         )
+    saved = "not saved" if result.generation_id is None else f"cover #{result.generation_id}"
+    seeds = f"*Seed*\n{result.seed}"
+    if result.candidates:
+        seeds = "*Pick one*\n" + "\n".join(f"*{i}* · seed {c.seed}" for i, c in enumerate(result.candidates, 1))
     blocks += [
         {
             "type": "section",
             "fields": [
-                {"type": "mrkdwn", "text": f"*Seed*\n{result.seed}"},
+                {"type": "mrkdwn", "text": seeds},
                 {"type": "mrkdwn", "text": escape(f"*Model*\n{result.model_name} {result.model_version}")},
             ],
         },
@@ -117,25 +163,98 @@ def result_blocks(result: CoverResult, user_id: str) -> list[dict[str, Any]]:
             "elements": [
                 {
                     "type": "mrkdwn",
-                    "text": (f"for <@{user_id}> · cover #{result.generation_id} · {result.elapsed_s:.1f} s"),
+                    "text": (f"for <@{user_id}> · {saved} · {result.elapsed_s:.1f} s"),
                 }
-            ],
-        },
-        {
-            "type": "actions",
-            "block_id": "albumgan",
-            "elements": [
-                {
-                    "type": "button",
-                    "action_id": ACTION_PREFIX + action,
-                    "value": str(result.generation_id),
-                    "text": {"type": "plain_text", "text": label, "emoji": True},
-                }
-                for action, label in ACTIONS.items()
             ],
         },
     ]
-    return blocks
+    if result.generation_id is None:  # no history row to make a reroll or variation from
+        return blocks
+    return blocks + result_actions(result, file_ids)
+
+
+def button(action: str, value: int | str, label: str = "") -> dict[str, Any]:
+    return {
+        "type": "button",
+        "action_id": ACTION_PREFIX + action,
+        "value": str(value),
+        "text": {"type": "plain_text", "text": label or ACTIONS[action], "emoji": True},
+    }
+
+
+def result_actions(result: CoverResult, file_ids: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """A single cover: Reroll, Variations, Full size and Delete. A grid: Pick and Vary for each
+    candidate, then Reroll and Delete (Slack wants action_ids unique within a block: one block
+    per kind of button). Delete's value: the answer's covers, then its uploaded files."""
+    assert result.generation_id is not None
+    if not result.candidates:
+        delete = button("delete", f"{result.generation_id}|{','.join(file_ids)}")
+        buttons = [button(action, result.generation_id) for action in ("reroll", "variations", "full")]
+        return [{"type": "actions", "block_id": "albumgan", "elements": [*buttons, delete]}]
+    made = [(i, c.generation_id) for i, c in enumerate(result.candidates, 1) if c.generation_id is not None]
+    delete = button("delete", ",".join(str(g) for _, g in made) + "|" + ",".join(file_ids))
+    rows = {
+        "albumgan-pick": [button("pick", g, f"✅ Pick {i}") for i, g in made],
+        "albumgan-vary": [button("variations", g, f"🔀 Vary {i}") for i, g in made],
+        "albumgan": [button("reroll", result.generation_id, "🎲 Reroll all"), delete],
+    }
+    return [{"type": "actions", "block_id": block_id, "elements": elements} for block_id, elements in rows.items()]
+
+
+def upload_files(result: CoverResult | BlendResult) -> list[dict[str, Any]]:
+    """The files of an answer, for files_upload_v2."""
+    if isinstance(result, BlendResult):
+        return [
+            {"content": result.strip_png, "filename": BLEND_STRIP_FILE, "title": _short(result.title, 200)},
+            {"content": result.animation, "filename": BLEND_ANIMATION_FILE, "title": "Animated blend"},
+        ]
+    files = [
+        {
+            "content": result.image_png,
+            "filename": FULL_SIZE_FILE if result.full_size else COVER_FILE,
+            "title": _short(result.title, 200),
+            "alt_txt": f"Album cover: {result.title}"[:1000],
+        }
+    ]
+    if result.card_png:
+        files.append(
+            {
+                "content": result.card_png,
+                "filename": CARD_FILE,
+                "title": "Audio features",
+                "alt_txt": "Bar chart of the audio features",
+            }
+        )
+    return files
+
+
+def answer_blocks(
+    result: CoverResult | BlendResult, user_id: str, file_ids: Sequence[str] = (), *, show_files: bool = False
+) -> list[dict[str, Any]]:
+    if isinstance(result, CoverResult):
+        return result_blocks(result, user_id, file_ids, show_files=show_files)
+    images = [image_block(file_id, f"{result.title}: {i}") for i, file_id in enumerate(file_ids if show_files else ())]
+    text = f"*{escape(_short(result.title, 500))}*\n{escape(result.subtitle)}"
+    context = (
+        f"for <@{user_id}> · {escape(result.model_name)} {escape(result.model_version)} · {result.elapsed_s:.1f} s"
+    )
+    return [
+        *images,
+        {"type": "section", "text": {"type": "mrkdwn", "text": text}},
+        {"type": "context", "elements": [{"type": "mrkdwn", "text": context}]},
+    ]
+
+
+def image_block(file_id: str, alt: str) -> dict[str, Any]:
+    return {"type": "image", "slack_file": {"id": file_id}, "alt_text": _short(alt, 2000)}
+
+
+def parse_private(text: str) -> tuple[str, bool | None]:
+    """A command's text without a trailing `private` or `public` (and which it was)."""
+    words = text.split()
+    if words and words[-1].lower() in ("private", "public"):
+        return " ".join(words[:-1]), words[-1].lower() == "private"
+    return text, None
 
 
 def about_text(models: list[ModelInfo]) -> str:
@@ -150,6 +269,15 @@ def about_text(models: list[ModelInfo]) -> str:
     if not models:
         lines.append("No models loaded.")
     return "\n".join(lines)
+
+
+def command_requester(command: dict[str, Any]) -> Requester:
+    return Requester(
+        platform="slack",
+        user_id=command.get("user_id", ""),
+        channel_id=command.get("channel_id", ""),
+        guild_id=command.get("team_id", ""),
+    )
 
 
 def parse_seed(text: str, command: str) -> int | None:
@@ -239,11 +367,14 @@ class SlackFrontend:
             request_verification_enabled=http,
             logger=logging.getLogger("slack_bolt"),
         )
+        if http:
+            self.app.use(ReplayGuard())  # runs after bolt's signature check
         self.bot_user_id = ""
         self.http_port = 0  # the bound port in HTTP mode (settings.http_port may be 0)
         self._socket: AsyncSocketModeHandler | None = None
         self._http: web.AppRunner | None = None
         self.in_flight = InFlight("Slack requests")
+        self.on_upload: Callable[[float], None] = lambda seconds: None  # serve.py times uploads (metrics)
         self._add_listeners()
 
     # -- lifecycle ------------------------------------------------------------------------
@@ -295,6 +426,12 @@ class SlackFrontend:
             self._http = None
         await self._session.close()
 
+    async def connected(self) -> bool:
+        """Socket Mode: the socket is open; HTTP mode: the endpoint listens (/healthz)."""
+        if self._http is not None:
+            return True
+        return self._socket is not None and await self._socket.client.is_connected()
+
     # -- listeners ------------------------------------------------------------------------
 
     def _add_listeners(self) -> None:
@@ -309,8 +446,90 @@ class SlackFrontend:
                 await ack(text=self._failure_text(exc, f"/{names.about}"))
 
         self.app.command("/" + names.about)(about)
+
+        async def forget(ack: AsyncAck, command: dict[str, Any]) -> None:
+            async def deleted(who: Requester) -> tuple[str, list[dict[str, Any]]]:
+                return forgotten_text(await self.service.forget(who)), []
+
+            await self._answer(ack, command_requester(command), command.get("response_url", ""), deleted, "forget")
+
+        self.app.command("/" + names.forget)(forget)
+
+        self._add_more_listeners()
         # Every action: clicks on buttons from an older scheme get an answer too.
         self.app.action(re.compile(".*"))(self._on_button)
+
+    def _add_more_listeners(self) -> None:
+        names = self.settings.commands
+
+        async def history(ack: AsyncAck, command: dict[str, Any]) -> None:
+            text = unwrap_links(command.get("text") or "") or "1"
+            who, response_url = command_requester(command), command.get("response_url", "")
+            if not re.fullmatch(r"[0-9]{1,4}", text) or int(text) < 1:
+                await ack(text=f"Give a page number, e.g. `/{names.history} 2` (1 = your newest covers).")
+                return
+            await self._answer(ack, who, response_url, lambda w: self._history_page(w, int(text) - 1), "history")
+
+        self.app.command("/" + names.history)(history)
+
+        async def show(ack: AsyncAck, command: dict[str, Any]) -> None:
+            text, private = parse_private(unwrap_links(command.get("text") or ""))
+            text = text.lstrip("#")
+            if not re.fullmatch(r"[0-9]{1,19}", text):
+                await ack(text=f"Give a cover's number, e.g. `/{names.show} 42` (`/{names.history}` lists yours).")
+                return
+            who, cover = command_requester(command), int(text)
+            await self._serve(
+                who,
+                command.get("response_url", ""),
+                f"🖼️ Re-making cover #{cover}…",
+                ack,
+                lambda q: self.service.show(cover, who, on_queued=q),
+                f"/{names.show}",
+                private,
+            )
+
+        self.app.command("/" + names.show)(show)
+
+        async def blend(ack: AsyncAck, command: dict[str, Any]) -> None:
+            text, private = parse_private(unwrap_links(command.get("text") or ""))
+            try:
+                a, b = split_ends(text)
+            except UserError as exc:
+                await ack(text=str(exc))
+                return
+            who = command_requester(command)
+            await self._serve(
+                who,
+                command.get("response_url", ""),
+                "🌈 Blending…",
+                ack,
+                lambda q: self.service.blend(a, b, who, on_queued=q),
+                f"/{names.blend}",
+                private,
+            )
+
+        self.app.command("/" + names.blend)(blend)
+
+        async def help(ack: AsyncAck) -> None:
+            await ack(text=help_text(names, bold="*"))
+
+        self.app.command("/" + names.help)(help)
+
+        async def settings(ack: AsyncAck, command: dict[str, Any]) -> None:
+            words = unwrap_links(command.get("text") or "").split()
+            if len(words) % 2:
+                await ack(text=f"Settings go in pairs, e.g. `/{names.settings} layout single private off`.")
+                return
+            changes = dict(zip(words[::2], words[1::2], strict=True))
+
+            async def changed(who: Requester) -> tuple[str, list[dict[str, Any]]]:
+                admin = bool(changes) and await self._is_admin(who)
+                return escape(await change_settings(self.service, who, changes, admin=admin)), []
+
+            await self._answer(ack, command_requester(command), command.get("response_url", ""), changed, "settings")
+
+        self.app.command("/" + names.settings)(settings)
 
     def _command_listener(self, kind: str):
         # bolt passes listener arguments by parameter name
@@ -320,13 +539,8 @@ class SlackFrontend:
         return listener
 
     async def _on_command(self, kind: str, ack: AsyncAck, command: dict[str, Any]) -> None:
-        text = unwrap_links(command.get("text") or "")
-        who = Requester(
-            platform="slack",
-            user_id=command.get("user_id", ""),
-            channel_id=command.get("channel_id", ""),
-            guild_id=command.get("team_id", ""),
-        )
+        text, private = parse_private(unwrap_links(command.get("text") or ""))
+        who = command_requester(command)
         if kind == "random":
             try:
                 seed = parse_seed(text, command.get("command", "/random").lstrip("/"))
@@ -335,18 +549,18 @@ class SlackFrontend:
                 return
 
             def generate(q: OnQueued) -> Awaitable[CoverResult]:
-                return self.service.random(who, seed=seed, on_queued=q)
+                return self.service.random(who, seed=seed, layout=SERVER_LAYOUT, on_queued=q)
         elif kind == "cover":
 
             def generate(q: OnQueued) -> Awaitable[CoverResult]:
-                return self.service.cover(text, who, on_queued=q)
+                return self.service.cover(text, who, layout=SERVER_LAYOUT, on_queued=q)
         else:
 
             def generate(q: OnQueued) -> Awaitable[CoverResult]:
-                return self.service.album(text, who, on_queued=q)
+                return self.service.album(text, who, layout=SERVER_LAYOUT, on_queued=q)
 
         await self._serve(
-            who, command.get("response_url", ""), WORKING[kind], ack, generate, command.get("command", kind)
+            who, command.get("response_url", ""), WORKING[kind], ack, generate, command.get("command", kind), private
         )
 
     async def _on_button(self, ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -361,25 +575,91 @@ class SlackFrontend:
         response_url = body.get("response_url", "")
         name = str(action.get("action_id", "")).removeprefix(ACTION_PREFIX)
         value = str(action.get("value", ""))
-        if name not in ACTIONS or not re.fullmatch(r"[0-9]{1,19}", value):
+        container = body.get("container") or {}
+        if name == "delete" and DELETE_VALUE.fullmatch(value):
+            await self._delete(ack, who, response_url, value, container)
+            return
+        if name not in ACTIONS or name == "delete" or not ACTION_VALUE.fullmatch(value):
             await ack()
             await self._tell(who, response_url, "This button is from an older version of me; run the command again.")
             return
         generation_id = int(value)
+        if name == "history":  # the value is a page
+            await self._answer(ack, who, response_url, lambda w: self._history_page(w, generation_id), name, True)
+            return
+        service, layout = self.service, SERVER_LAYOUT
+        calls: dict[str, Generate] = {
+            "reroll": lambda q: service.reroll(generation_id, who, layout=layout, on_queued=q),
+            "variations": lambda q: service.variation(generation_id, who, layout=layout, on_queued=q),
+            "pick": lambda q: service.remake(generation_id, who, on_queued=q),
+            "full": lambda q: service.full_size(generation_id, who, on_queued=q),
+        }
+        # A button on a private answer answers privately too.
+        private = bool(container.get("is_ephemeral"))
+        await self._serve(who, response_url, None, ack, calls[name], f"{name} #{generation_id}", private)
 
-        def generate(q: OnQueued) -> Awaitable[CoverResult]:
-            if name == "reroll":
-                return self.service.reroll(generation_id, who, on_queued=q)
-            return self.service.variation(generation_id, who, on_queued=q)
+    async def _delete(
+        self, ack: AsyncAck, who: Requester, response_url: str, value: str, container: dict[str, Any]
+    ) -> None:
+        """Delete an answer: its covers from the history, its files and its message. Only whoever
+        asked for it, or a workspace admin; anyone else is told so, privately."""
+        await ack()
+        match = DELETE_VALUE.fullmatch(value)
+        assert match is not None
+        ids = [int(i) for i in match["ids"].split(",")]
+        with self.in_flight.tracked():
+            try:
+                try:
+                    await self.service.delete(ids, who)
+                except UserError:  # not theirs: a workspace admin may still (users.info says)
+                    if not await self._is_admin(who):
+                        raise
+                    await self.service.delete(ids, who, admin=True)
+                for file_id in (match["files"] or "").split(","):
+                    if file_id:
+                        await self._quietly(self.client.files_delete(file=file_id))
+                if container.get("is_ephemeral"):
+                    await self._webhook(response_url).send_dict({"delete_original": True})
+                else:
+                    ts = container.get("message_ts", "")
+                    await self._quietly(self.client.chat_delete(channel=who.channel_id, ts=ts))
+            except Exception as exc:  # noqa: BLE001 - every failure still gets an answer
+                await self._tell(who, response_url, self._failure_text(exc, "delete"))
 
-        await self._serve(who, response_url, None, ack, generate, f"{name} #{generation_id}")
+    async def _is_admin(self, who: Requester) -> bool:
+        """A workspace admin or owner (users.info; needs the users:read scope)."""
+        try:
+            user = (await self.client.users_info(user=who.user_id)).get("user") or {}
+        except SlackApiError as exc:
+            log.info("users.info for %s failed: %s", who.user_id, exc.response.get("error"))
+            return False
+        return bool(user.get("is_admin") or user.get("is_owner"))
+
+    def _webhook(self, response_url: str) -> AsyncWebhookClient:
+        return AsyncWebhookClient(response_url, session=self._session, timeout=int(self.settings.timeout_s))
+
+    @staticmethod
+    async def _quietly(call: Awaitable[Any]) -> None:
+        """A clean-up call whose failure (already gone, say) is logged, not shown."""
+        try:
+            await call
+        except SlackApiError as exc:
+            log.info("clean-up call failed: %s", exc.response.get("error"))
 
     # -- one request ----------------------------------------------------------------------
 
     async def _serve(
-        self, who: Requester, response_url: str, working: str | None, ack: AsyncAck, generate: Generate, what: str
+        self,
+        who: Requester,
+        response_url: str,
+        working: str | None,
+        ack: AsyncAck,
+        generate: Generate,
+        what: str,
+        private: bool | None = None,
     ) -> None:
-        """Ack, generate, post: the one path every cover request takes."""
+        """Ack, generate, post: the one path every cover request takes. `private`: only the
+        person sees the answer (None: as the team's settings say)."""
         if self.in_flight.draining:
             if working:
                 await ack(text=RESTARTING)
@@ -394,44 +674,44 @@ class SlackFrontend:
                 await self._tell(who, response_url, QUEUE_NOTICE.format(position=position))
 
             try:
+                if private is None:
+                    private = await private_by_default(self.service, who)
                 result = await generate(on_queued)
-                await self._post(result, who, response_url)
+                sending = time.perf_counter()
+                await self._post(result, who, response_url, private)
+                self.on_upload(time.perf_counter() - sending)
             except Exception as exc:  # noqa: BLE001 - every failure still gets an answer
                 await self._tell(who, response_url, self._failure_text(exc, what))
 
-    async def _post(self, result: CoverResult, who: Requester, response_url: str) -> None:
-        files = [
-            {
-                "content": result.image_png,
-                "filename": COVER_FILE,
-                "title": _short(result.title, 200),
-                "alt_txt": f"Album cover: {result.title}"[:1000],
-            }
-        ]
-        if result.card_png:
-            files.append(
-                {
-                    "content": result.card_png,
-                    "filename": CARD_FILE,
-                    "title": "Audio features",
-                    "alt_txt": "Bar chart of the audio features",
-                }
-            )
+    async def _post(
+        self, result: CoverResult | BlendResult, who: Requester, response_url: str, private: bool = False
+    ) -> None:
+        files = upload_files(result)
+        text = f"<@{who.user_id}> {result.title}" + (
+            f" (seed {result.seed})" if isinstance(result, CoverResult) else ""
+        )
+        if private:  # uploaded but shared nowhere: the ephemeral answer shows them
+            uploaded = await self.client.files_upload_v2(file_uploads=files)
+            file_ids = [f["id"] for f in uploaded.get("files") or []]
+            await self._tell(who, response_url, text, answer_blocks(result, who.user_id, file_ids, show_files=True))
+            return
         comment = f"<@{who.user_id}> {escape(_short(result.title, 200))}"
         try:
-            await self.client.files_upload_v2(channel=who.channel_id, file_uploads=files, initial_comment=comment)
+            uploaded = await self.client.files_upload_v2(
+                channel=who.channel_id, file_uploads=files, initial_comment=comment
+            )
         except SlackApiError as exc:
             if exc.response.get("error") not in NOT_IN_CHANNEL:
                 raise
             if not await self._join(who.channel_id):
                 await self._tell(who, response_url, self._invite_text(who.channel_id))
                 return
-            await self.client.files_upload_v2(channel=who.channel_id, file_uploads=files, initial_comment=comment)
+            uploaded = await self.client.files_upload_v2(
+                channel=who.channel_id, file_uploads=files, initial_comment=comment
+            )
+        file_ids = [f["id"] for f in uploaded.get("files") or []]
         await self.client.chat_postMessage(
-            channel=who.channel_id,
-            blocks=result_blocks(result, who.user_id),
-            text=f"<@{who.user_id}> {result.title} (seed {result.seed})",
-            unfurl_links=False,
+            channel=who.channel_id, blocks=answer_blocks(result, who.user_id, file_ids), text=text, unfurl_links=False
         )
 
     async def _join(self, channel_id: str) -> bool:
@@ -465,19 +745,55 @@ class SlackFrontend:
             return "Slack asked me to slow down; please try again in a minute."
         return failure_text(exc, f"Slack request ({what})")
 
-    async def _tell(self, who: Requester, response_url: str, text: str) -> None:
+    async def _history_page(self, who: Requester, page: int) -> tuple[str, list[dict[str, Any]]]:
+        found = await self.service.history(who, page=page)
+        text = escape(history_text(found, self.settings.commands.show))
+        blocks: list[dict[str, Any]] = [{"type": "section", "text": {"type": "mrkdwn", "text": _short(text, 3000)}}]
+        pages = [("⬅️ Newer", found.page - 1)] if found.page > 0 else []
+        pages += [("Older ➡️", found.page + 1)] if found.has_more else []
+        if pages:
+            buttons = [button("history", number, label) for label, number in pages]
+            blocks.append({"type": "actions", "block_id": "albumgan-history", "elements": buttons})
+        return text, blocks
+
+    async def _answer(
+        self, ack: AsyncAck, who: Requester, response_url: str, answer: TextAnswer, what: str, replace: bool = False
+    ) -> None:
+        """A private text answer (and buttons) from the service. Acked at once: the database may
+        be busy for longer than Slack's 3 s. `replace`: in place of the clicked message."""
+        await ack()
+        if self.in_flight.draining:
+            await self._tell(who, response_url, RESTARTING)
+            return
+        with self.in_flight.tracked():  # the service stays open until the answer is made
+            try:
+                text, blocks = await answer(who)
+            except Exception as exc:  # noqa: BLE001 - every failure still gets an answer
+                text, blocks, replace = self._failure_text(exc, what), [], False
+            await self._tell(who, response_url, text, blocks, replace=replace)
+
+    async def _tell(
+        self,
+        who: Requester,
+        response_url: str,
+        text: str,
+        blocks: list[dict[str, Any]] | None = None,
+        *,
+        replace: bool = False,
+    ) -> None:
         """An ephemeral message to the person: through the request's response_url, else
         chat.postEphemeral (response URLs expire after 30 minutes or 5 uses)."""
         if response_url:
             try:
-                webhook = AsyncWebhookClient(response_url, session=self._session, timeout=int(self.settings.timeout_s))
-                response = await webhook.send(text=text, response_type="ephemeral", replace_original=False)
+                response = await self._webhook(response_url).send(
+                    text=text, blocks=blocks or None, response_type="ephemeral", replace_original=replace
+                )
                 if response.status_code == 200:
                     return
                 log.info("response_url answered %d; posting ephemerally", response.status_code)
             except (aiohttp.ClientError, TimeoutError) as exc:
                 log.info("response_url failed (%s); posting ephemerally", exc)
         try:
-            await self.client.chat_postEphemeral(channel=who.channel_id, user=who.user_id, text=text)
+            await self.client.chat_postEphemeral(channel=who.channel_id, user=who.user_id, text=text, blocks=blocks)
         except SlackApiError as exc:
             log.warning("could not tell %s in %s: %s", who.user_id, who.channel_id, exc.response.get("error"))

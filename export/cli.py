@@ -10,6 +10,7 @@ from pathlib import Path
 
 from albumgan.export.errors import ExportError
 from albumgan.export.parity import FP16_TOLERANCE, FP32_TOLERANCE
+from albumgan.logsafe import configure_logging
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -53,7 +54,7 @@ def _read_eval(path: Path | None) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
+    configure_logging(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     for chatty in ("onnxscript", "onnx_ir"):  # per-pass INFO lines from the ONNX optimiser

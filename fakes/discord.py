@@ -6,6 +6,12 @@ at it with `FakeDiscord.patched()`: discord.py has no constructor knob for the A
 gateway, so the two class attributes every other emulator patches (`Route.BASE` and
 `DiscordWebSocket.DEFAULT_GATEWAY`) are swapped for the duration.
 
+Sharding speaks Discord's wire format: IDENTIFY's `shard` [id, count] opens that shard's
+session, READY echoes it and lists the guilds of that shard (`guild_on_shard` adds one) as
+unavailable, each then arrives as GUILD_CREATE, and every guild event goes to shard
+(guild_id >> 22) % count alone, so bots running different shards (in one process or several)
+each see only their guilds.
+
 Everything the bot sends is recorded per interaction (`InteractionLog`): callbacks, edits of
 the original response, follow-ups and deletions, with the decoded JSON payload and any
 uploaded files, so tests assert on exact payloads and PNG bytes.
@@ -51,6 +57,11 @@ CALLBACK_DEFERRED_UPDATE, CALLBACK_UPDATE = 6, 7
 EPHEMERAL_FLAG = 1 << 6
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
 _DISCORD_EPOCH_MS = 1420070400000
+
+
+def shard_of(guild_id: str | int, shard_count: int) -> int:
+    """The shard Discord sends a guild's events to."""
+    return (int(guild_id) >> 22) % shard_count
 
 
 def _snowflakes() -> Iterator[int]:
@@ -204,6 +215,7 @@ class FakeDiscord:
         }
         self.guild_id = str(next(self._ids))
         self.channel_id = str(next(self._ids))
+        self.guilds: list[str] = []  # guilds announced to their shard's session (guild_on_shard)
         self.commands: dict[str, list[dict[str, Any]]] = {}  # "global" or guild id -> commands
         self.rest_calls: list[tuple[str, str]] = []
         self.identifies: list[dict[str, Any]] = []
@@ -317,12 +329,13 @@ class FakeDiscord:
             return
         shard = tuple(data.get("shard") or (0, 1))
         session = GatewaySession(session_id=secrets.token_hex(16), shard=shard)  # type: ignore[arg-type]
+        guilds = [guild for guild in self.guilds if shard_of(guild, shard[1]) == shard[0]]
         ready = session.next_dispatch(
             "READY",
             {
                 "v": 10,
                 "user": self.bot_user,
-                "guilds": [],
+                "guilds": [{"id": guild, "unavailable": True} for guild in guilds],
                 "session_id": session.session_id,
                 "resume_gateway_url": self.gateway_url,
                 "shard": list(shard),
@@ -330,6 +343,8 @@ class FakeDiscord:
             },
         )
         await ws.send_json(ready)
+        for guild in guilds:
+            await ws.send_json(session.next_dispatch("GUILD_CREATE", self._guild(guild)))
         async with self._connected:
             self.identifies.append(data)
             session.ws = ws
@@ -350,7 +365,33 @@ class FakeDiscord:
             session.ws = ws
             self._connected.notify_all()
 
-    # --- interactions ----------------------------------------------------------------------
+    # --- guilds and interactions -----------------------------------------------------------
+
+    def guild_on_shard(self, shard_id: int, shard_count: int) -> str:
+        """A new guild of the bot's whose events go to `shard_id` of `shard_count`: announced
+        to that shard when it identifies."""
+        # A snowflake's bits above 22 are its time: pick the next time step on that shard.
+        step = (next(self._ids) >> 22) // shard_count + 1
+        guild = str((step * shard_count + shard_id) << 22 | len(self.guilds))
+        self.guilds.append(guild)
+        return guild
+
+    def _guild(self, guild_id: str) -> dict[str, Any]:
+        """A GUILD_CREATE payload: the guild, available, with one text channel."""
+        return {
+            "id": guild_id,
+            "name": f"guild {guild_id}",
+            "unavailable": False,
+            "owner_id": str(next(self._ids)),
+            "member_count": 2,
+            "roles": [],
+            "emojis": [],
+            "features": [],
+            "members": [],
+            "channels": [{"id": str(next(self._ids)), "type": 0, "name": "covers", "position": 0}],
+            "threads": [],
+            "preferred_locale": "en-US",
+        }
 
     def member(self, user_id: str = "", name: str = "listener") -> dict[str, Any]:
         user = {
@@ -370,20 +411,21 @@ class FakeDiscord:
             "permissions": "2248473465835073",
         }
 
-    def _interaction(self, kind: int, data: dict[str, Any], user_id: str) -> dict[str, Any]:
+    def _interaction(self, kind: int, data: dict[str, Any], user_id: str, guild_id: str = "") -> dict[str, Any]:
+        guild_id = guild_id or self.guild_id
         return {
             "id": str(next(self._ids)),
             "application_id": self.application_id,
             "type": kind,
             "token": "itok-" + secrets.token_urlsafe(24),
             "version": 1,
-            "guild_id": self.guild_id,
-            "guild": {"id": self.guild_id, "locale": "en-US", "features": []},
+            "guild_id": guild_id,
+            "guild": {"id": guild_id, "locale": "en-US", "features": []},
             "channel_id": self.channel_id,
             "channel": {
                 "id": self.channel_id,
                 "type": 0,
-                "guild_id": self.guild_id,
+                "guild_id": guild_id,
                 "name": "covers",
                 "position": 0,
                 "permission_overwrites": [],
@@ -399,14 +441,17 @@ class FakeDiscord:
             "locale": "en-US",
             "guild_locale": "en-US",
             "entitlements": [],
-            "authorizing_integration_owners": {"0": self.guild_id},
+            "authorizing_integration_owners": {"0": guild_id},
             "context": 0,
             "attachment_size_limit": ATTACHMENT_SIZE_LIMIT,
             "data": data,
         }
 
-    def slash_command(self, name: str, options: dict[str, Any] | None = None, *, user_id: str = "") -> dict[str, Any]:
-        """An APPLICATION_COMMAND interaction (type 2) for a chat-input command."""
+    def slash_command(
+        self, name: str, options: dict[str, Any] | None = None, *, user_id: str = "", guild_id: str = ""
+    ) -> dict[str, Any]:
+        """An APPLICATION_COMMAND interaction (type 2) for a chat-input command, in `guild_id`
+        (default: the fake's own guild)."""
         registered = next((c for cmds in self.commands.values() for c in cmds if c["name"] == name), None)
         option_types = {o["name"]: o["type"] for o in (registered or {}).get("options", [])}
         data: dict[str, Any] = {
@@ -418,25 +463,48 @@ class FakeDiscord:
             data["options"] = [
                 {"name": key, "type": option_types.get(key, 3), "value": value} for key, value in options.items()
             ]
-        return self._interaction(2, data, user_id)
+        return self._interaction(2, data, user_id, guild_id)
 
-    def button_click(self, custom_id: str, *, message: Response, user_id: str = "") -> dict[str, Any]:
+    def button_click(
+        self, custom_id: str, *, message: Response, user_id: str = "", ephemeral: bool = False
+    ) -> dict[str, Any]:
         """A MESSAGE_COMPONENT interaction (type 3): a click on a button of a message the bot
-        sent. Discord always includes that message, and discord.py finds the button in it."""
+        sent (`ephemeral`: one only the clicker sees). Discord always includes that message, and
+        discord.py finds the button in it."""
         payload = self._interaction(3, {"custom_id": custom_id, "component_type": 2}, user_id)
         payload["message"] = self._message(
             {"content": message.content, "components": message.components, "embeds": message.embeds},
             [],
-            flags=0,
+            flags=EPHEMERAL_FLAG if ephemeral else 0,
         )
         return payload
 
+    @staticmethod
+    def in_dm(payload: dict[str, Any]) -> dict[str, Any]:
+        """The same interaction in a DM with the bot (context 1): no guild, no member, a user;
+        for a user-installed app the installing user owns the integration (type 1)."""
+        dm = {k: v for k, v in payload.items() if k not in ("guild_id", "guild", "member", "guild_locale")}
+        user = payload["member"]["user"]
+        channel_id = str(int(payload["channel_id"]) + 1)
+        dm.update(
+            user=user,
+            channel_id=channel_id,
+            channel={"id": channel_id, "type": 1, "recipients": [user], "last_message_id": None, "flags": 0},
+            context=1,
+            authorizing_integration_owners={"1": user["id"]},
+        )
+        return dm
+
     async def send_interaction(self, payload: dict[str, Any]) -> InteractionLog:
         """Dispatch INTERACTION_CREATE on the shard Discord would route it to."""
+        counts = {session.shard[1] for session in self.sessions.values()} or {1}
+        assert len(counts) == 1, f"sessions identified with different shard counts: {sorted(counts)}"
+        shard_id = shard_of(payload["guild_id"], counts.pop()) if payload.get("guild_id") else 0  # DMs: shard 0
+        if shard_id not in self.sessions:
+            raise LookupError(f"no session identified as shard {shard_id}, where guild {payload['guild_id']} lives")
         interaction = InteractionLog(payload)
         self.interactions[payload["token"]] = interaction
-        shard_count = next(iter(self.sessions.values())).shard[1] if self.sessions else 1
-        interaction.shard_id = (int(payload["guild_id"]) >> 22) % shard_count
+        interaction.shard_id = shard_id
         interaction.dispatched_at = time.perf_counter()
         await self.dispatch("INTERACTION_CREATE", payload, shard_id=interaction.shard_id)
         return interaction

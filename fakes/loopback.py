@@ -2,7 +2,9 @@
 tests (spotipy, requests) and async tests can both talk to it over a real socket.
 
 Subclasses implement `handle(request, path)`. Every request is logged, and fault rules
-(`inject`) let a test answer chosen requests with an error status, a Retry-After, or a delay.
+(`inject`) let a test answer chosen requests with an error status, a Retry-After, a delay,
+or hold them until the test releases them (`hold`: an upstream that is slow for as long as
+the test needs, so tests assert what happens meanwhile instead of timing anything).
 """
 
 from __future__ import annotations
@@ -25,6 +27,12 @@ class Fault:
     retry_after: str | None
     delay_s: float
     body: dict | None
+    hold: threading.Event | None = None  # answer only once the test sets it
+
+    async def wait_for_release(self) -> None:
+        # polled: the event is set from the test's thread, this runs on the fake's own loop
+        while self.hold is not None and not self.hold.is_set():
+            await asyncio.sleep(0.005)
 
     def matches(self, line: str) -> bool:
         if not self.pattern.search(line) or self.times == 0:
@@ -112,10 +120,19 @@ class LoopbackServer:
         retry_after: float | str | None = None,
         delay_s: float = 0.0,
         body: dict | None = None,
+        hold: threading.Event | None = None,
     ) -> Fault:
-        """Answer requests whose "METHOD /path?query" line matches `pattern` with `status`."""
+        """Answer requests whose "METHOD /path?query" line matches `pattern` with `status`
+        (None: the normal answer), after `delay_s` and, with `hold`, once it is set."""
         fault = Fault(
-            re.compile(pattern), status, times, skip, None if retry_after is None else str(retry_after), delay_s, body
+            re.compile(pattern),
+            status,
+            times,
+            skip,
+            None if retry_after is None else str(retry_after),
+            delay_s,
+            body,
+            hold,
         )
         with self._lock:
             self.faults.append(fault)
@@ -136,6 +153,8 @@ class LoopbackServer:
             fault = next((f for f in self.faults if f.matches(line)), None)
         if fault and fault.delay_s:
             await asyncio.sleep(fault.delay_s)
+        if fault:
+            await fault.wait_for_release()
         if fault and fault.status is not None:
             headers = {"Retry-After": fault.retry_after} if fault.retry_after is not None else {}
             return json_response(fault.body or self.error_body(fault.status), fault.status, headers)

@@ -102,6 +102,12 @@ class Message:
         """The text plus every text in the blocks, for assertions on what people read."""
         return "\n".join([self.text, *_block_texts(self.blocks)])
 
+    def file_ids(self) -> list[str]:
+        """The uploaded files the message shows in image blocks (`slack_file`), in order."""
+        return [
+            b["slack_file"]["id"] for b in self.blocks if b.get("type") == "image" and "id" in b.get("slack_file", {})
+        ]
+
     def buttons(self) -> list[dict[str, Any]]:
         return [
             el
@@ -135,6 +141,7 @@ class RequestLog:
         self.responses: list[Message] = []  # posts to this request's response_url
         self.uploads: list[Upload] = []
         self.messages: list[Message] = []  # channel messages and ephemerals for the user
+        self.signed_request: tuple[str, dict[str, str]] | None = None  # HTTP mode: (body, headers) as sent
 
     @property
     def envelope_id(self) -> str:
@@ -193,6 +200,9 @@ class FakeSlack:
         self.connections = 0  # websockets ever opened
         self.rate_limits: dict[str, list[int]] = {}  # method -> Retry-After per coming call
         self._pending_files: dict[str, dict[str, Any]] = {}
+        self.files: dict[str, dict[str, Any]] = {}  # every completed upload by id, shared or not
+        self.admins: set[str] = set()  # users.info says these are workspace admins
+        self.deleted: list[dict[str, Any]] = []  # chat.delete, files.delete and delete_original, in order
         self._socket_requests: dict[web.WebSocketResponse, web.Request] = {}
         self._by_response_url: dict[str, RequestLog] = {}
         self._by_envelope: dict[str, RequestLog] = {}
@@ -362,7 +372,12 @@ class FakeSlack:
             "user": {"id": user_id, "username": f"user-{user_id.lower()}", "team_id": TEAM_ID},
             "api_app_id": APP_ID,
             "token": "verification-token-unused",
-            "container": {"type": "message", "message_ts": message.ts, "channel_id": channel.id, "is_ephemeral": False},
+            "container": {
+                "type": "message",
+                "message_ts": message.ts,
+                "channel_id": channel.id,
+                "is_ephemeral": message.ephemeral,
+            },
             "trigger_id": f"trigger-{key}",
             "team": {"id": TEAM_ID, "domain": "fake"},
             "enterprise": None,
@@ -428,16 +443,22 @@ class FakeSlack:
         self._by_response_url[key] = log
         self.requests.append(log)
         body = urllib.parse.urlencode(payload)
+        log.signed_request = (body, self.signed_headers(body, secret=secret))
         log.dispatched_at = time.perf_counter()
-        async with (
-            aiohttp.ClientSession() as session,
-            session.post(url, data=body.encode(), headers=self.signed_headers(body, secret=secret)) as resp,
-        ):
+        status, text_body = await self.resend(url, log)
+        return status, text_body, log
+
+    async def resend(self, url: str, log: RequestLog) -> tuple[int, str]:
+        """POST `log`'s signed request again, byte for byte, as someone who captured it
+        would replay it: (status, body). The first 200 answer is recorded as its ack."""
+        assert log.signed_request is not None, "not a request sent by post_command"
+        body, headers = log.signed_request
+        async with aiohttp.ClientSession() as session, session.post(url, data=body.encode(), headers=headers) as resp:
             text_body = await resp.text()
-            if resp.status == 200:
+            if resp.status == 200 and log.ack is None:
                 log.ack = json.loads(text_body) if text_body.startswith("{") else {"text": text_body}
                 log.acked_at = time.perf_counter()
-            return resp.status, text_body, log
+            return resp.status, text_body
 
     # --- response URLs -----------------------------------------------------------------
 
@@ -446,6 +467,8 @@ class FakeSlack:
         if log is None:
             return web.Response(status=404, text="expired_url")
         body = await request.json()
+        if body.get("delete_original"):
+            self.deleted.append({"method": "delete_original", "response_url": request.match_info["key"]})
         log.responses.append(Message("response", log.channel_id, body.get("text", ""), body.get("blocks") or [], body))
         await self._notify()
         return web.Response(text="ok")
@@ -548,7 +571,33 @@ class FakeSlack:
                 log.uploads.append(upload)
         for f in uploaded:
             del self._pending_files[f["id"]]
+            self.files[f["id"]] = {**f, "channel": channel_id}
         return {"ok": True, "files": [{"id": f["id"], "title": f["title"]} for f in uploaded]}
+
+    def file(self, file_id: str) -> bytes:
+        """An uploaded file's bytes, e.g. of an image block's slack_file in an ephemeral message."""
+        return self.files[file_id]["data"]
+
+    async def _m_files_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self.files.pop(args.get("file", ""), None)
+        if found is None:
+            return {"ok": False, "error": "file_not_found"}
+        self.deleted.append({"method": "files.delete", "file": found["id"]})
+        return {"ok": True}
+
+    async def _m_chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel_id, ts = args.get("channel", ""), args.get("ts", "")
+        message = next((m for m in self.messages if m.channel == channel_id and m.ts == ts and ts), None)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        self.messages.remove(message)
+        self.deleted.append({"method": "chat.delete", "channel": channel_id, "ts": ts})
+        return {"ok": True, "channel": channel_id, "ts": ts}
+
+    async def _m_users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user_id = args.get("user", "")
+        admin = user_id in self.admins
+        return {"ok": True, "user": {"id": user_id, "team_id": TEAM_ID, "is_admin": admin, "is_owner": False}}
 
     def _logs_for(self, channel_id: str, text: str, user_id: str | None = None) -> list[RequestLog]:
         """The oldest unanswered request in this channel from the user the text mentions."""

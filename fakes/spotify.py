@@ -7,7 +7,7 @@ slashes included) with the 2026 JSON shapes, and an image CDN on the same server
 Knobs: `audio_features_forbidden` (403 like every app registered since Nov 2024; on by
 default), `batch_endpoints` (False = the Feb 2026 dev-mode 403 on GET /tracks?ids= and
 /albums?ids=), `popularity` (False = field omitted), `page_cap` (max page size, to force
-paging), plus `inject(...)` faults (404/429+Retry-After/5xx/slow) and `count(...)`.
+paging), plus `inject(...)` faults (404/429+Retry-After/5xx/slow/held) and `count(...)`.
 """
 
 from __future__ import annotations

@@ -90,6 +90,19 @@ async def service(tmp_path, tiny_models, fake_spotify, fake_recco):
 
 
 @pytest.fixture
+def real_config(tmp_path, tiny_models, fake_spotify, fake_recco):
+    """The config of a real service wired to the fake Spotify and ReccoBeats."""
+    return make_config(tmp_path, tiny_models, spotify=fake_spotify, recco=fake_recco)
+
+
+@pytest.fixture
+async def real_service(real_config):
+    """A real service opened as serve.serve opens it: frontends only borrow it."""
+    async with CoverService.from_config(real_config, secrets=SPOTIFY_SECRETS) as service:
+        yield service
+
+
+@pytest.fixture
 def alice():
     return Requester(platform="cli", user_id="alice", channel_id="c1", guild_id="g1")
 

@@ -16,7 +16,9 @@ pickled classes. Layout (FORMAT version 1):
 
 In a run directory checkpoints are `checkpoints/ckpt-000400.pt` with a `checkpoints/latest`
 file naming the newest one; both are replaced atomically, so a crash mid-write leaves the
-previous checkpoint and pointer intact.
+previous checkpoint and pointer intact (and a temp file, removed when the run resumes or next
+prunes). `latest` may only name a checkpoint file in its own folder. A resume that finds its
+latest checkpoint unreadable goes on from the newest one that loads, and says so.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from albumgan.atomic import atomic_write, write_bytes
+from albumgan.atomic import atomic_write, remove_temps, write_bytes
 from albumgan.labels import LabelSchema, SchemaError
 from albumgan.modelfile import ModelInfo
 from albumgan.training.architectures import GENERATORS, LEGACY_ARCH, build
@@ -184,12 +186,9 @@ def list_checkpoints(directory: Path) -> list[Path]:
 def latest_checkpoint(directory: Path) -> Path | None:
     """The file `latest` names, else the newest checkpoint file that loads."""
     directory = Path(directory)
-    pointer = directory / LATEST
-    if pointer.is_file():
-        candidate = directory / pointer.read_text().strip()
-        if _NAME.match(candidate.name) and candidate.is_file():
-            return candidate
-        log.warning("%s names a missing checkpoint; searching %s", pointer, directory)
+    named = _named_by_pointer(directory)
+    if named is not None:
+        return named
     for path in reversed(list_checkpoints(directory)):
         try:
             load_checkpoint(path)
@@ -200,11 +199,67 @@ def latest_checkpoint(directory: Path) -> Path | None:
     return None
 
 
+def load_latest(directory: Path) -> tuple[Path, dict] | None:
+    """The checkpoint to resume from and its payload: the one `latest` names, else the newest.
+    One that does not load (truncated by a full disk or a crash) is skipped with a warning
+    naming the one used instead, so that a run goes on from its previous checkpoint."""
+    directory = Path(directory)
+    named = _named_by_pointer(directory)
+    newest_first = [p for p in reversed(list_checkpoints(directory)) if p != named]
+    unreadable: list[str] = []
+    for path in ([named] if named is not None else []) + newest_first:
+        try:
+            payload = load_checkpoint(path)
+        except CheckpointError as exc:
+            unreadable.append(str(exc))
+            continue
+        if unreadable:
+            _warn_once(f"{'; '.join(unreadable)}: using {path.name} (step {payload.get('step')}) instead")
+        return path, payload
+    for problem in unreadable:
+        _warn_once(problem)
+    return None
+
+
+def remove_stale_temps(directory: Path) -> None:
+    """Delete the temp files of checkpoint writes that were killed (kill -9 mid-save leaves a
+    whole checkpoint's worth each). Only while this run is the folder's one writer and not saving."""
+    for path in remove_temps(directory):
+        log.info("removed %s, left by a checkpoint write that was killed", path)
+
+
 def prune_checkpoints(directory: Path, keep: int) -> None:
-    """Delete all but the newest `keep` checkpoints (never the one `latest` names)."""
+    """Delete stale temp files, and all but the newest `keep` checkpoints (never the one
+    `latest` names)."""
+    remove_stale_temps(directory)
     if keep <= 0:
         return
     newest = latest_checkpoint(directory)
     for path in list_checkpoints(directory)[:-keep]:
         if path != newest:
             path.unlink(missing_ok=True)
+
+
+def _named_by_pointer(directory: Path) -> Path | None:
+    """The checkpoint `latest` names, if it names an existing checkpoint file of `directory`;
+    a path elsewhere ("../other-run/ckpt-000001.pt", "/tmp/x/ckpt-000001.pt") is refused."""
+    pointer = directory / LATEST
+    if not pointer.is_file():
+        return None
+    name = pointer.read_text(errors="replace").strip()
+    if not _NAME.match(name):
+        log.warning("%s names %r, not a checkpoint file in its folder: ignored; searching %s", pointer, name, directory)
+        return None
+    if not (directory / name).is_file():
+        log.warning("%s names a missing checkpoint; searching %s", pointer, directory)
+        return None
+    return directory / name
+
+
+_warned: set[str] = set()  # a resume looks for its checkpoint twice (the CLI for the config, the loop)
+
+
+def _warn_once(message: str) -> None:
+    if message not in _warned:
+        _warned.add(message)
+        log.warning("%s", message)

@@ -21,6 +21,7 @@ from pathlib import Path
 import torch.distributed as dist
 
 from albumgan.labels import SchemaError
+from albumgan.logsafe import configure_logging
 from albumgan.training import checkpoint as ckpt
 from albumgan.training.checkpoint import CheckpointError
 from albumgan.training.config import (
@@ -79,10 +80,10 @@ def resolve(args: argparse.Namespace):
             raise ConfigError(
                 "--resume takes the config from the run's checkpoint; drop --config (use --set to change keys)"
             )
-        latest = ckpt.latest_checkpoint(args.out / "checkpoints")
+        latest = ckpt.load_latest(args.out / "checkpoints")
         if latest is None:
-            raise ConfigError(f"nothing to resume: no checkpoint in {args.out / 'checkpoints'}")
-        data_dict = ckpt.load_checkpoint(latest)["meta"]["config"]
+            raise ConfigError(f"nothing to resume: no readable checkpoint in {args.out / 'checkpoints'}")
+        data_dict = latest[1]["meta"]["config"]
         for override in overrides:
             data_dict = merge(data_dict, override)
         config = config_from_dict(data_dict)
@@ -105,7 +106,7 @@ def resolve(args: argparse.Namespace):
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     rank = int(os.environ.get("RANK", "0"))
-    logging.basicConfig(
+    configure_logging(
         level=logging.DEBUG if args.verbose else (logging.INFO if rank == 0 else logging.WARNING),
         format=f"%(asctime)s %(levelname)s [rank {rank}] %(name)s: %(message)s"
         if "WORLD_SIZE" in os.environ

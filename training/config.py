@@ -25,6 +25,7 @@ DISCRIMINATOR_ARCHS = ("dcgan", "projected")
 LOSS_KINDS = ("wgan-gp", "wgan-clip", "hinge", "nsgan-r1")
 OPTIMIZERS = ("adam", "rmsprop")
 AMP_MODES = ("off", "bf16", "fp16")
+SWITCHES = ("auto", "on", "off")
 CONFIG_DIR = Path(__file__).parent / "configs"
 
 
@@ -89,6 +90,7 @@ class TrainConfig:
     sample_every: int = 500  # steps
     log_every: int = 50  # steps
     grid: int = 36  # images in a sample grid (fixed z and fixed real labels)
+    tensorboard: str = "auto"  # RUN/tensorboard event files: "auto" (if installed) | "on" | "off"
 
 
 @dataclass
@@ -226,3 +228,7 @@ def validate(c: Config) -> None:
     _require(0.0 <= c.train.ema < 1.0, "train.ema must be in [0, 1)")
     _require(c.runtime.threads >= 0, "runtime.threads must be >= 0")
     _require(c.runtime.amp in AMP_MODES, f"runtime.amp must be one of {AMP_MODES}, got {c.runtime.amp!r}")
+    _require(
+        c.train.tensorboard in SWITCHES,
+        f"train.tensorboard must be one of {SWITCHES}, got {c.train.tensorboard!r}",
+    )

@@ -20,6 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
+from albumgan.logsafe import configure_logging
 from albumgan.sources import (
     ProviderChain,
     RateLimited,
@@ -46,7 +47,7 @@ EXIT_RATE_LIMITED = 75
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(
+    configure_logging(
         level=logging.DEBUG if args.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s"
     )
     try:

@@ -15,6 +15,7 @@ import logging
 import sys
 from pathlib import Path
 
+from albumgan.logsafe import configure_logging
 from albumgan.training.data.format import DatasetError
 from albumgan.training.metrics.evaluate import (
     METRICS,
@@ -103,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    logging.basicConfig(
+    configure_logging(
         level=logging.INFO if args.verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s"
     )
     if args.n < 2:

@@ -32,7 +32,6 @@ import numpy as np
 import torch
 import torch.distributed as dist
 from PIL import Image
-from tqdm import tqdm
 
 from albumgan.atomic import atomic_write, write_bytes, write_json
 from albumgan.latent import latents_from_seeds
@@ -48,6 +47,7 @@ from albumgan.training.config import Config, ModelConfig
 from albumgan.training.data.format import ShardedDataset
 from albumgan.training.data.loader import BatchLoader
 from albumgan.training.losses import GANLoss
+from albumgan.training.monitor import ProgressBar, open_tensorboard
 from albumgan.training.networks import GeneratorNetwork, to_uint8_nhwc
 
 log = logging.getLogger(__name__)
@@ -94,11 +94,13 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     run_dir = Path(run_dir)
     ckpt_dir, sample_dir = run_dir / "checkpoints", run_dir / "samples"
     start = None
+    if is_main:
+        ckpt.remove_stale_temps(ckpt_dir)  # left by a run killed mid-save: they may be what filled the disk
     if resume:
-        path = ckpt.latest_checkpoint(ckpt_dir)
-        if path is None:
-            raise TrainingError(f"nothing to resume: no checkpoint in {ckpt_dir}")
-        start = ckpt.load_checkpoint(path)
+        found = ckpt.load_latest(ckpt_dir)
+        if found is None:
+            raise TrainingError(f"nothing to resume: no readable checkpoint in {ckpt_dir}")
+        path, start = found
         if "training" not in start:
             raise TrainingError(f"{path} has no training state to resume (use --fine-tune)")
         log.info("resuming from %s (step %d)", path, start["step"])
@@ -189,6 +191,9 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         )
         if resume:
             forget_stats_after(run_dir / "stats.jsonl", step)  # those steps are about to be redone
+    board = open_tensorboard(  # only rank 0 writes, as for stats.jsonl
+        run_dir, config.train.tensorboard if is_main else "off", resume_step=step if resume else None
+    )
 
     # Fixed sample grid: seeded z and real label rows, so grids are comparable across steps.
     grid_z = torch.from_numpy(
@@ -210,12 +215,14 @@ def training_loop(  # noqa: C901 (one readable function, by design)
 
     def sample_grid() -> None:
         calibrate_ema()
-        save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
+        grid = save_grid(generate(G_ema, grid_z, grid_labels, grid_mask), sample_dir / f"fakes{step:06d}.png")
+        board.picture("samples", grid, step)
 
     if is_main and not resume:
-        save_grid(
+        reals = save_grid(
             torch.from_numpy(dataset.batch(grid_rows)).permute(0, 3, 1, 2).float() / 127.5 - 1, sample_dir / "reals.png"
         )
+        board.picture("reals", reals, step)
         sample_grid()
 
     # Checkpoints.
@@ -271,13 +278,13 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     last_saved = step if resume else None
     reason = "steps"
     stats_path = run_dir / "stats.jsonl"
-    bar = tqdm(
-        total=config.train.steps * n_critic * batch,
-        initial=images,
-        unit="img",
-        unit_scale=True,
-        disable=not (progress and is_main),
-        dynamic_ncols=True,
+    bar = ProgressBar(
+        step=step,
+        steps=config.train.steps,
+        images=images,
+        images_per_step=n_critic * batch,
+        limit_s=config.train.minutes * 60,
+        enabled=progress and is_main,
     )
     try:
         while step < config.train.steps:
@@ -328,7 +335,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
             # EMA generator (decay warmed up so early snapshots are not the random init).
             update_ema(G_ema, G, min(config.train.ema, (1 + step) / (10 + step)))
             step += 1
-            bar.update(n_critic * batch)
+            bar.advance(step, images)
 
             # Stats.
             if step % config.train.log_every == 0 or step == config.train.steps:
@@ -345,6 +352,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
                 if is_main:
                     with open(stats_path, "a") as f:
                         f.write(json.dumps(line) + "\n")
+                    board.scalars(line, step)
                     bar.set_postfix({k: line[k] for k in ("D/adv", "G/adv", "images_per_s") if k in line})
                     if bar.disable:
                         log.info(
@@ -372,13 +380,15 @@ def training_loop(  # noqa: C901 (one readable function, by design)
                 last_saved = step
                 if reason != "steps":
                     break
+
+        # Final samples.
+        if is_main and step % config.train.sample_every:
+            sample_grid()
     finally:
         bar.close()
+        board.close()
         interrupted.restore()
 
-    # Final samples.
-    if is_main and step % config.train.sample_every:
-        sample_grid()
     final = ckpt.latest_checkpoint(ckpt_dir) if is_main and last_saved is not None else None
     log.info("stopped (%s) at step %d, %d images", reason, step, images)
     return RunResult(step=step, images=images, reason=reason, checkpoint=final)
@@ -627,8 +637,8 @@ def forget_stats_after(path: Path, step: int) -> None:
         write_bytes(path, "".join(kept).encode())
 
 
-def save_grid(images: torch.Tensor, path: Path) -> None:
-    """NCHW images in [-1, 1] -> one PNG, as square a grid as the count allows."""
+def save_grid(images: torch.Tensor, path: Path) -> np.ndarray:
+    """NCHW images in [-1, 1] -> one PNG, as square a grid as the count allows; returns its HWC pixels."""
     n, _, h, w = images.shape
     cols = math.ceil(math.sqrt(n))
     rows = math.ceil(n / cols)
@@ -638,3 +648,4 @@ def save_grid(images: torch.Tensor, path: Path) -> None:
         r, c = divmod(i, cols)
         canvas[r * h : (r + 1) * h, c * w : (c + 1) * w] = image
     atomic_write(path, lambda f: Image.fromarray(canvas).save(f, format="PNG"))
+    return canvas

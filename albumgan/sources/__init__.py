@@ -8,6 +8,7 @@ from albumgan.sources.errors import (
     RateLimited,
     ReccoBeatsUnavailable,
     SourceError,
+    SpotifyCredentialsRefused,
     SpotifyUnavailable,
     Unavailable,
 )
@@ -46,6 +47,7 @@ __all__ = [
     "SourceError",
     "SpotifyAudioFeatures",
     "SpotifyCatalog",
+    "SpotifyCredentialsRefused",
     "SpotifyPopularity",
     "SpotifyUnavailable",
     "Unavailable",

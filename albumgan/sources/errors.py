@@ -51,5 +51,10 @@ class SpotifyUnavailable(Unavailable):
     service = "Spotify"
 
 
+class SpotifyCredentialsRefused(SpotifyUnavailable):
+    """The token endpoint refused the client id and secret (OAuth `invalid_client`): Spotify
+    is up, and only fixing the configuration helps; retrying never will."""
+
+
 class ReccoBeatsUnavailable(Unavailable):
     service = "ReccoBeats"

@@ -8,7 +8,6 @@ masks it). Shared by the dataset builder and the bot: no torch here.
 
 from __future__ import annotations
 
-import csv
 import logging
 import math
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,6 +20,7 @@ from albumgan.sources.errors import Forbidden, RateLimited, Unavailable
 from albumgan.sources.reccobeats import DEFAULT_BASE_URL, ReccoBeatsClient
 from albumgan.sources.retry import RetryPolicy
 from albumgan.sources.spotify import SpotifyCatalog
+from albumgan.tables import Table
 
 log = logging.getLogger(__name__)
 
@@ -233,24 +233,17 @@ def _pick(row: Mapping, names: Iterable[str]) -> dict[str, float]:
 
 
 def _read_feature_table(path: Path) -> dict[str, dict[str, float]]:
-    with open(path, newline="", encoding="utf-8-sig") as f:
-        reader = csv.DictReader(f)
-        columns = {c.lower().strip(): c for c in reader.fieldnames or []}
-        id_column = next((columns[c] for c in TRACK_ID_COLUMNS if c in columns), None)
-        if id_column is None:
-            raise ValueError(f"local features: {path} has no track id column ({', '.join(TRACK_ID_COLUMNS)})")
-        rows: dict[str, dict[str, float]] = {}
-        for row in reader:
-            features = {}
-            for name in FEATURE_NAMES:
-                raw = row.get(columns.get(name, ""), "")
-                try:
-                    value = float(raw) if raw not in ("", None) else None
-                except ValueError:
-                    value = None
-                if value is not None and math.isfinite(value):
-                    features[name] = value
-            tid = (row.get(id_column) or "").strip()
-            if tid and tid not in rows:
-                rows[tid] = features
+    table = Table(path)
+    header, table_rows = table.csv_rows()
+    columns = {c.lower().strip(): c for c in header}
+    id_column = next((columns[c] for c in TRACK_ID_COLUMNS if c in columns), None)
+    if id_column is None:
+        raise ValueError(f"local features: {path} has no track id column ({', '.join(TRACK_ID_COLUMNS)})")
+    rows: dict[str, dict[str, float]] = {}
+    for where, row in table_rows:
+        tid = row[id_column].strip()
+        if not tid or tid in rows:
+            continue
+        values = {name: table.feature(where, name, row.get(columns.get(name, ""))) for name in FEATURE_NAMES}
+        rows[tid] = {name: value for name, value in values.items() if value is not None}
     return rows

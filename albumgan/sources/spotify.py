@@ -24,11 +24,13 @@ import spotipy
 from spotipy.cache_handler import MemoryCacheHandler
 from spotipy.oauth2 import SpotifyClientCredentials, SpotifyOauthError
 
+from albumgan.credentials import check_credential
 from albumgan.sources.errors import (
     Forbidden,
     NotFound,
     RateLimited,
     SourceError,
+    SpotifyCredentialsRefused,
     SpotifyUnavailable,
 )
 from albumgan.sources.retry import RetryPolicy, parse_retry_after
@@ -42,6 +44,9 @@ SEARCH_MAX_OFFSET = 1000
 TRACKS_BATCH = 50
 ALBUMS_BATCH = 20
 AUDIO_FEATURES_BATCH = 100
+# OAuth errors of the token endpoint that mean a wrong client id or secret (RFC 6749 5.2),
+# whether it answers them with HTTP 400 or 401.
+REFUSED_CREDENTIALS = ("invalid_client", "unauthorized_client")
 
 
 def spotify_client(
@@ -54,8 +59,11 @@ def spotify_client(
 ) -> spotipy.Spotify:
     """A client-credentials spotipy client with spotipy's own 429 sleeping disabled.
     Credentials default to the env vars SPOTIPY_CLIENT_ID / SPOTIPY_CLIENT_SECRET."""
-    client_id = client_id or os.environ.get("SPOTIPY_CLIENT_ID")
-    client_secret = client_secret or os.environ.get("SPOTIPY_CLIENT_SECRET")
+    # spotipy encodes id:secret as ASCII only when it first asks for a token: check them here
+    client_id = check_credential("SPOTIPY_CLIENT_ID", client_id or os.environ.get("SPOTIPY_CLIENT_ID", ""))
+    client_secret = check_credential(
+        "SPOTIPY_CLIENT_SECRET", client_secret or os.environ.get("SPOTIPY_CLIENT_SECRET", "")
+    )
     if not client_id or not client_secret:
         raise SpotifyUnavailable("no credentials: set SPOTIPY_CLIENT_ID and SPOTIPY_CLIENT_SECRET")
     auth = SpotifyClientCredentials(
@@ -252,7 +260,11 @@ class SpotifyCatalog:
             except spotipy.SpotifyException as exc:
                 policy.sleep(self._wait_before_retry(exc, kind, id, attempt, last))
             except SpotifyOauthError as exc:
-                raise SpotifyUnavailable(f"the token endpoint refused the credentials ({exc.error or exc})") from None
+                if exc.error in REFUSED_CREDENTIALS:
+                    raise SpotifyCredentialsRefused(
+                        f"the token endpoint refused the client credentials ({exc.error})"
+                    ) from None
+                raise SpotifyUnavailable(f"the token endpoint failed ({exc.error or exc})") from None
             except (requests.Timeout, requests.ConnectionError) as exc:
                 if last:
                     raise SpotifyUnavailable(f"{type(exc).__name__} talking to Spotify") from None

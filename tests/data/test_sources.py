@@ -65,7 +65,7 @@ def test_unknown_and_malformed_ids_are_not_found(spotify):
 
 def test_bad_credentials_and_missing_env_are_clear(fake_spotify, monkeypatch):
     sp = spotify_client("test-id", "wrong", api_base=fake_spotify.api_base, token_url=fake_spotify.token_url)
-    with pytest.raises(SpotifyUnavailable, match="refused the credentials"):
+    with pytest.raises(SpotifyUnavailable, match="refused the client credentials"):
         SpotifyCatalog(sp).track("0" * 22)
     with pytest.raises(SpotifyUnavailable, match="SPOTIPY_CLIENT_ID"):
         spotify_client(api_base=fake_spotify.api_base)

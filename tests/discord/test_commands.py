@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from albumgan.bot.config import DiscordCommands
 from albumgan.bot.types import ServiceUnavailable, UserError
 from fakes.discord import CALLBACK_DEFERRED_MESSAGE
 from tests.stub_service import StubService, decoded
@@ -18,7 +19,7 @@ async def test_commands_sync_and_random_answers_with_png_embed_and_buttons(fake_
     await start_bot(service)
     assert not service.started  # frontends borrow the service; its owner starts it
     synced = {c["name"]: c for c in fake_discord.commands["global"]}
-    assert set(synced) == {"cover", "album", "random", "about"}
+    assert set(synced) == set(dataclasses.asdict(DiscordCommands()).values())  # every command in the config
     seed_option = synced["random"]["options"][0]
     assert (seed_option["name"], seed_option["type"], seed_option["required"]) == ("seed", 4, False)
     assert seed_option["min_value"] == 0 and seed_option["max_value"] == 2**32 - 1
@@ -37,7 +38,7 @@ async def test_commands_sync_and_random_answers_with_png_embed_and_buttons(fake_
     fields = {f["name"]: f["value"] for f in embed["fields"]}
     assert fields["Seed"] == "7" and fields["Model"] == "stub v1"
     assert embed["footer"]["text"].startswith("generation 101")
-    assert final.custom_ids() == ["albumgan:reroll:101", "albumgan:variations:101"]
+    assert final.custom_ids() == [f"albumgan:{a}:101" for a in ("reroll", "variations", "full", "delete")]
     kind, seed, who = service.calls[0]
     assert (kind, seed, who.platform) == ("random", 7, "discord")
     assert who.guild_id == fake_discord.guild_id and who.channel_id == fake_discord.channel_id
@@ -51,8 +52,9 @@ async def test_cover_sends_features_card_and_summary(fake_discord, start_bot):
     final = await log.wait_final()
     assert [f.filename for f in final.files] == ["cover.png", "features.png"]
     decoded(final.file("features.png"))
-    (embed,) = final.embeds
-    assert embed["thumbnail"]["url"] == "attachment://features.png"
+    embed, card = final.embeds
+    assert card["image"]["url"] == "attachment://features.png"  # full width, readable
+    assert "thumbnail" not in embed
     features = next(f["value"] for f in embed["fields"] if f["name"] == "Features")
     assert "energy 0.80" in features and "tempo 120 BPM" in features
     assert "popularity unknown" in features
@@ -108,7 +110,7 @@ async def test_buttons_reroll_and_vary_the_generation(fake_discord, start_bot):
     service = StubService()
     await start_bot(service)
     first = await (await fake_discord.send_interaction(fake_discord.slash_command("random"))).wait_final()
-    reroll_id, variations_id = first.custom_ids()
+    reroll_id, variations_id, _full, _delete = first.custom_ids()
 
     for custom_id, kind in ((reroll_id, "reroll"), (variations_id, "variation")):
         click = fake_discord.button_click(custom_id, message=first)
@@ -117,7 +119,7 @@ async def test_buttons_reroll_and_vary_the_generation(fake_discord, start_bot):
         assert log.callback.payload["type"] == CALLBACK_DEFERRED_MESSAGE
         assert final.kind == "edit_original" and final.file("cover.png")
         assert service.calls[-1][:2] == (kind, 101)
-    assert final.custom_ids() == ["albumgan:reroll:103", "albumgan:variations:103"]
+    assert final.custom_ids() == [f"albumgan:{a}:103" for a in ("reroll", "variations", "full", "delete")]
 
 
 async def test_buttons_work_after_a_restart(fake_discord, start_bot):

@@ -10,24 +10,13 @@ import pytest
 from PIL import Image
 
 from albumgan.bot.service import CoverService
+from albumgan.bot.types import Requester
 from fakes.discord import CALLBACK_DEFERRED_MESSAGE
-from tests.service_fixtures import SPOTIFY_SECRETS, make_config
+from tests.service_fixtures import SPOTIFY_SECRETS
 
 pytestmark = pytest.mark.timeout(60)
 
 PLAYLIST = "https://open.spotify.com/playlist/37i9dQZF1DXcBWIGoYBM5M?si=abc"
-
-
-@pytest.fixture
-def real_config(tmp_path, tiny_models, fake_spotify, fake_recco):
-    return make_config(tmp_path, tiny_models, spotify=fake_spotify, recco=fake_recco)
-
-
-@pytest.fixture
-async def real_service(real_config):
-    """A real service opened as serve.serve opens it: the bot only borrows it."""
-    async with CoverService.from_config(real_config, secrets=SPOTIFY_SECRETS) as service:
-        yield service
 
 
 def track_link(catalog, index: int = 0) -> str:
@@ -48,6 +37,7 @@ def png_size(data: bytes) -> tuple[int, int]:
 async def test_cover_then_reroll_and_variations_through_the_real_service(
     fake_discord, start_bot, real_service, catalog
 ):
+    await real_service.set_setting(Requester("discord", "admin", guild_id=fake_discord.guild_id), "layout", "single")
     await start_bot(real_service)
     track = next(iter(catalog.tracks.values()))
     log = await fake_discord.send_interaction(fake_discord.slash_command("cover", {"link": track_link(catalog)}))
@@ -56,19 +46,20 @@ async def test_cover_then_reroll_and_variations_through_the_real_service(
     assert first.kind == "edit_original" and not first.ephemeral, first.content
     assert png_size(first.file("cover.png")) == (512, 512)  # upscaled for display
     png_size(first.file("features.png"))
-    (embed,) = first.embeds
+    embed, _card = first.embeds
     assert embed["title"] == track.name
     assert embed["url"].endswith(track.id)
     assert "energy" in next(f["value"] for f in embed["fields"] if f["name"] == "Features")
     generation = int(embed["footer"]["text"].split()[1])
-    assert first.custom_ids() == [f"albumgan:reroll:{generation}", f"albumgan:variations:{generation}"]
+    buttons = [f"albumgan:{action}:{generation}" for action in ("reroll", "variations", "full", "delete")]
+    assert first.custom_ids() == buttons
 
     images = {first.file("cover.png")}
-    for custom_id in first.custom_ids():
+    for custom_id in first.custom_ids()[:2]:
         click = await fake_discord.send_interaction(fake_discord.button_click(custom_id, message=first))
         answer = await click.wait_final()
         assert answer.files and not answer.ephemeral, answer.content
-        (new_embed,) = answer.embeds
+        new_embed, _card = answer.embeds
         assert new_embed["title"] == track.name
         assert int(new_embed["footer"]["text"].split()[1]) > generation
         images.add(answer.file("cover.png"))
@@ -99,7 +90,7 @@ async def test_album_cover_averages_its_tracks(fake_discord, start_bot, real_ser
     log = await fake_discord.send_interaction(fake_discord.slash_command("album", {"link": album_link(catalog, 1)}))
     final = await log.wait_final()
     assert final.files, final.content
-    (embed,) = final.embeds
+    embed, _card = final.embeds
     assert embed["title"] == catalog.album_list[1].name
     features = next(f["value"] for f in embed["fields"] if f["name"] == "Features")
     assert "tracks" in features
@@ -160,7 +151,7 @@ async def test_spotify_outage_is_explained_and_random_keeps_working(
     log = await fake_discord.send_interaction(fake_discord.slash_command("random", {"seed": 11}))
     final = await log.wait_final()
     assert final.files and not final.ephemeral
-    assert next(f["value"] for f in final.embeds[0]["fields"] if f["name"] == "Seed") == "11"
+    assert "seed 11" in next(f["value"] for f in final.embeds[0]["fields"] if f["name"] == "Pick one")
 
 
 async def test_about_shows_the_loaded_models(fake_discord, start_bot, real_service):

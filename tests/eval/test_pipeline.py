@@ -13,6 +13,7 @@ from PIL import Image
 from albumgan.modelfile import ModelInfo
 from albumgan.training.data.format import ShardedDataset
 from albumgan.training.metrics.evaluate import EvalConfig, EvalError, evaluate
+from albumgan.training.metrics.grids import GAP, line_height
 from albumgan.training.metrics.samplers import open_sampler
 from tests.eval.conftest import COVERS, RESOLUTION, make_checkpoint, structured_covers, write_covers
 
@@ -68,8 +69,13 @@ def test_checkpoint_pipeline_computes_metrics_and_hits_the_cache(tmp_path, cover
     with (
         Image.open(tmp_path / "out" / "closest-pairs.png") as pairs,
         Image.open(tmp_path / "out" / "closest-generated.png") as generated_only,
+        Image.open(tmp_path / "out" / "samples.png") as samples,
     ):
         assert generated_only.width < pairs.width  # the real halves are left out
+        grid_height = 2 * RESOLUTION + GAP  # N samples in rows of 8
+        assert samples.height > grid_height + line_height()  # a caption band below the grid
+        band = np.asarray(samples.convert("L"))[grid_height:]
+        assert (band < 100).sum() > 50  # with text in it
 
     seen = extractor.images_seen
     second = evaluate(sampler, covers, config, extractor=extractor)

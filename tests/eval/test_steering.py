@@ -5,8 +5,10 @@ path real models take."""
 from __future__ import annotations
 
 import numpy as np
+from PIL import Image
 
 from albumgan.training.metrics.evaluate import EvalConfig, evaluate
+from albumgan.training.metrics.grids import line_height
 from albumgan.training.metrics.steering import fit_predictor, split_rows, sweep_conditions
 from albumgan.training.metrics.synthetic import DRIVEN, SyntheticSampler, write_synthetic_dataset
 
@@ -48,6 +50,7 @@ def test_synthetic_steering_correlation_is_high(tmp_path, extractor):
     for name in DRIVEN:
         assert features[name]["r"] > 0.8, (name, features[name])
         assert report["steering"]["sweeps"][name]["r"] > 0.5, name  # 7 points: a clear trend
-        assert (tmp_path / "out" / f"sweep-{name}.png").is_file()
+        with Image.open(tmp_path / "out" / f"sweep-{name}.png") as sweep:
+            assert sweep.height > 32 + line_height()  # one row of 32 px covers, then the caption band
     undriven = [abs(v["r"]) for k, v in features.items() if k not in DRIVEN]
     assert np.mean(undriven) < 0.4, features

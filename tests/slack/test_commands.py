@@ -29,9 +29,12 @@ async def test_slash_command_is_acked_then_a_png_upload_and_a_block_message(fake
     assert decoded(upload.file("cover.png")).size == (32, 32)
     assert upload.at < result.at  # the cover first, then what it was made from
     assert "*Seed*\n7" in result.all_text and "stub v1" in result.all_text
+    file_ids = ",".join(f["id"] for f in upload.files)
     assert [(b["action_id"], b["value"]) for b in result.buttons()] == [
         ("albumgan:reroll", "101"),
         ("albumgan:variations", "101"),
+        ("albumgan:full", "101"),
+        ("albumgan:delete", f"101|{file_ids}"),  # the answer's covers, then its files
     ]
     (call,) = service.calls
     assert call[0] == "random" and call[1] == 7

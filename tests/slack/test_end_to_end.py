@@ -11,14 +11,8 @@ from PIL import Image
 from albumgan.bot.types import Requester
 from fakes.slack import PUBLIC_CHANNEL, TEAM_ID
 from tests.discord.test_end_to_end import HOSTILE, album_link, track_link
-from tests.service_fixtures import make_config
 
 pytestmark = pytest.mark.timeout(60)
-
-
-@pytest.fixture
-def real_config(tmp_path, tiny_models, fake_spotify, fake_recco):
-    return make_config(tmp_path, tiny_models, spotify=fake_spotify, recco=fake_recco)
 
 
 def png_size(data: bytes) -> tuple[int, int]:
@@ -36,6 +30,7 @@ async def test_cover_buttons_and_a_restart_through_the_real_service(
     open_service, fake_slack, start_slack, real_config, catalog
 ):
     service = await open_service(real_config)
+    await service.set_setting(Requester("slack", "admin", guild_id=TEAM_ID), "layout", "single")
     frontend = await start_slack(service)
     track = next(iter(catalog.tracks.values()))
     log = await fake_slack.send_command("/cover", f"<{track_link(catalog)}>", user_id="U0ALICE")
@@ -117,7 +112,7 @@ async def test_spotify_outage_is_explained_and_random_keeps_working(
     outage = await (await fake_slack.send_command("/cover", track_link(catalog, 2))).wait_final()
     assert outage.ephemeral and "Spotify isn't answering" in outage.text
     final = await (await fake_slack.send_command("/random", "11")).wait_final()
-    assert "*Seed*\n11" in final.all_text
+    assert "*1* · seed 11" in final.all_text  # a grid of seeds 11 to 14
 
 
 async def test_out_of_range_seed_and_about(open_service, fake_slack, start_slack, real_config):

@@ -14,12 +14,12 @@ from __future__ import annotations
 import csv
 import json
 import logging
-import math
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from albumgan.labels import DEFAULT_SCHEMA
+from albumgan.tables import Table
 from albumgan.training.data.clean import BuildReport, CleanConfig, SourceRecord, build_dataset
 from albumgan.training.data.crawl import tqdm_progress
 
@@ -57,7 +57,11 @@ def import_images(config: ImportConfig) -> tuple[Path, BuildReport]:
     images_dir = Path(config.images_dir)
     if not images_dir.is_dir():
         raise ImportInputError(f"image folder {images_dir} does not exist")
-    images = sorted(p.relative_to(images_dir).as_posix() for p in images_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
+    images = sorted(
+        p.relative_to(images_dir).as_posix()
+        for p in images_dir.rglob("*")
+        if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file()
+    )
     if not images:
         raise ImportInputError(f"no images ({', '.join(sorted(IMAGE_SUFFIXES))}) under {images_dir}")
     records, stats = [], {"rows": 0, "rows_without_image": 0, "images_without_row": 0}
@@ -90,46 +94,51 @@ def import_images(config: ImportConfig) -> tuple[Path, BuildReport]:
     )
 
 
-def read_table(path: Path) -> list[dict]:
-    """Rows of a CSV or JSON table as dicts."""
-    path = Path(path)
+def read_table(table: Table) -> list[tuple[str, dict]]:
+    """("where", row) for each row of a CSV or JSON table, "where" naming the file and line
+    (or item) for warnings; ragged CSV rows are dropped with one."""
+    path = table.path
     if not path.is_file():
         raise ImportInputError(f"metadata table {path} does not exist")
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(path.read_text(encoding="utf-8"))
-            rows = data if isinstance(data, list) else next((data[k] for k in ("items", "tracks", "data") if isinstance(data, dict) and k in data), None)
+            rows = (
+                data
+                if isinstance(data, list)
+                else next((data[k] for k in ("items", "tracks", "data") if isinstance(data, dict) and k in data), None)
+            )
             if not isinstance(rows, list) or not all(isinstance(r, dict) for r in rows):
-                raise ImportInputError(f"{path}: expected a JSON list of objects or {{\"items\": [...]}}")
-            return rows
-        with open(path, newline="", encoding="utf-8-sig") as f:
-            return list(csv.DictReader(f))
+                raise ImportInputError(f'{path}: expected a JSON list of objects or {{"items": [...]}}')
+            return [(f"{path} item {number}", row) for number, row in enumerate(rows, 1)]
+        return table.csv_rows()[1]
     except (json.JSONDecodeError, UnicodeDecodeError, csv.Error) as exc:
         raise ImportInputError(f"cannot read metadata table {path}: {exc}") from None
 
 
 def _records_from_table(config: ImportConfig, table: Path, images: list[str], stats: dict) -> list[SourceRecord]:
-    rows = read_table(table)
+    reading = Table(table)
+    rows = read_table(reading)
     stats["rows"] = len(rows)
     if not rows:
         return []
-    columns = {str(c).strip().lower(): c for c in rows[0]}
+    columns = {str(c).strip().lower(): c for c in rows[0][1]}
     key_column, by_id = _key_column(config, columns)
     lookup: dict[str, str] = {}
     for key in images:
         path = Path(key)
-        for alias in ((path.stem,) if by_id else (key, path.name)):
+        for alias in (path.stem,) if by_id else (key, path.name):
             lookup.setdefault(alias, key)
     id_column = next((columns[c] for c in ID_COLUMNS if c in columns), None)
     source = config.source_name or f"metadata:{table.name}"
     records = []
-    for number, row in enumerate(rows):
+    for number, (where, row) in enumerate(rows):
         raw_key = str(row.get(key_column) or "").strip()
         image = lookup.get(raw_key) or (None if by_id else lookup.get(Path(raw_key).name))
         if image is None:
             stats["rows_without_image"] += 1
             continue
-        features, sources = _features(row, columns, source)
+        features, sources = _features(reading, where, row, columns, source)
         stem = Path(image).stem
         records.append(
             SourceRecord(
@@ -152,7 +161,9 @@ def _key_column(config: ImportConfig, columns: dict[str, str]) -> tuple[str, boo
     """(column naming each row's image, whether it holds ids matched to file stems)."""
     if config.key_column:
         if config.key_column.lower() not in columns:
-            raise ImportInputError(f"{config.metadata} has no column {config.key_column!r} (it has {', '.join(columns.values())})")
+            raise ImportInputError(
+                f"{config.metadata} has no column {config.key_column!r} (it has {', '.join(columns.values())})"
+            )
         name = columns[config.key_column.lower()]
         return name, name.lower() not in IMAGE_COLUMNS
     for candidates, by_id in ((IMAGE_COLUMNS, False), (ID_COLUMNS, True)):
@@ -160,28 +171,19 @@ def _key_column(config: ImportConfig, columns: dict[str, str]) -> tuple[str, boo
             if c in columns:
                 return columns[c], by_id
     raise ImportInputError(
-        f"{config.metadata} has no image column ({', '.join(IMAGE_COLUMNS)}) or id column ({', '.join(ID_COLUMNS)}); pass --key-column"
+        f"{config.metadata} has no image column ({', '.join(IMAGE_COLUMNS)}) "
+        f"or id column ({', '.join(ID_COLUMNS)}); pass --key-column"
     )
 
 
-def _features(row: dict, columns: dict[str, str], default_source: str) -> tuple[dict, dict]:
+def _features(table: Table, where: str, row: dict, columns: dict[str, str], default_source: str) -> tuple[dict, dict]:
     features, sources = {}, {}
     for name in DEFAULT_SCHEMA.names:
-        value = _number(row.get(columns.get(name, "")))
+        value = table.feature(where, name, row.get(columns.get(name, "")))
         features[name] = value
         if value is not None:
             sources[name] = str(row.get(columns.get(f"{name}_source", ""), "") or "").strip() or default_source
     return features, sources
-
-
-def _number(raw) -> float | None:
-    if raw is None or isinstance(raw, bool) or (isinstance(raw, str) and not raw.strip()):
-        return None
-    try:
-        value = float(raw)
-    except (TypeError, ValueError):
-        return None
-    return value if math.isfinite(value) else None
 
 
 def _text(row: dict, columns: dict[str, str], field_name: str) -> str:

@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 
 from albumgan.training.data.format import DatasetError, ShardedDataset
 from albumgan.training.metrics import steering as steer
 from albumgan.training.metrics.fid import fid
-from albumgan.training.metrics.grids import image_grid, pair_grid
+from albumgan.training.metrics.grids import image_grid, pair_grid, with_caption
 from albumgan.training.metrics.inception import FEATURES_NAME, InceptionFeatures, resize_description
 from albumgan.training.metrics.kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS, kid
 from albumgan.training.metrics.memorisation import DEFAULT_COPY_THRESHOLD, memorisation_report
@@ -77,9 +78,13 @@ class EvalContext:
     extractor: InceptionFeatures
     images: dict[str, str] = field(default_factory=dict)
 
-    def save_picture(self, name: str, picture) -> None:
+    def save_picture(self, name: str, picture: Image.Image, what: str) -> None:
+        """Saved with a caption: `what` the picture shows, then the model that made it (a picture
+        copied out of its folder still says what it is)."""
         if self.config.out_dir is not None:
-            save_png(self.config.out_dir / name, picture)
+            info = self.sampler.info
+            caption = f"{what}\nModel: {info.name} ({info.kind}), step {info.step}."
+            save_png(self.config.out_dir / name, with_caption(picture, caption))
             self.images[name.removesuffix(".png")] = name
 
 
@@ -117,9 +122,20 @@ def _memorisation(ctx: EvalContext) -> dict:
             list(generate_batches(ctx.sampler, ctx.plan, c.batch_size, np.array([p["generated"] for p in pairs])))
         )
         nearest = ctx.dataset.batch(ctx.train_index[[p["training"] for p in pairs]])
-        ctx.save_picture("closest-pairs.png", pair_grid(generated, nearest))
+        distances = [f"{p['distance']:.3f}" for p in pairs]
+        ctx.save_picture(
+            "closest-pairs.png",
+            pair_grid(generated, nearest, labels=distances),
+            "The generated covers closest to a training cover, nearest first. In each pair the LEFT cover is "
+            "GENERATED and the RIGHT one is its nearest REAL training cover; the number is their cosine distance "
+            f"(TF-Inception features, 0 = the same picture; below {c.copy_threshold:.2f} counts as a copy).",
+        )
         # The same generated covers alone: publishable where the real halves are not.
-        ctx.save_picture("closest-generated.png", image_grid(generated, columns=8))
+        ctx.save_picture(
+            "closest-generated.png",
+            image_grid(generated, columns=8),
+            "The generated halves of closest-pairs.png alone (no real covers), nearest first.",
+        )
     for p in pairs:  # report dataset item ids, not split-relative rows
         p["training_id"] = ctx.dataset.items[int(ctx.train_index[p["training"]])].id
         del p["training"]
@@ -159,7 +175,13 @@ def _steering(ctx: EvalContext) -> dict:
         seeds = np.repeat(np.arange(len(base), dtype=np.int64) + c.seed * SEED_STRIDE + len(plan), len(values))
         images = np.concatenate(list(generate_batches(ctx.sampler, GenerationPlan(seeds, labels, mask), c.batch_size)))
         recovered = predictor.predict(ctx.extractor(images))[:, j]
-        ctx.save_picture(f"sweep-{name}.png", image_grid(images, len(values)))
+        ctx.save_picture(
+            f"sweep-{name}.png",
+            image_grid(images, len(values)),
+            f"Sweep of {name}: left to right the model is asked for {name} = "
+            + ", ".join(f"{v:+.2f}" for v in values)
+            + " (normalised feature value); each row keeps one latent and the other features of one real cover.",
+        )
         report["sweeps"][name] = {
             "values": values.tolist(),
             "rows": len(base),
@@ -296,7 +318,11 @@ def evaluate(
         grid = np.concatenate(
             list(generate_batches(sampler, plan, config.batch_size, np.arange(min(SAMPLE_GRID, len(plan)))))
         )
-        ctx.save_picture("samples.png", image_grid(grid, 8))
+        ctx.save_picture(
+            "samples.png",
+            image_grid(grid, 8),
+            f"The first {len(grid)} of {len(plan)} generated covers (evaluation seed {config.seed}), row by row.",
+        )
 
     report: dict[str, Any] = {
         "format": REPORT_FORMAT,
