@@ -13,30 +13,40 @@ from albumgan.modelfile import ModelInfo
 
 async def song_job(lookups: Lookups, acgan: ModelInfo, ref: SpotifyRef, link: str, seed: int) -> Job:
     """`ref` a track (its own features) or an album (features averaged over its tracks)."""
-    return await (_track_job if ref.kind == "track" else _album_job)(lookups, acgan, ref, link, seed)
+    if ref.kind == "track":
+        kind, untitled = "cover", "Untitled track"
+        subject, input_ids, report = await _track(lookups, ref)
+    else:
+        kind, untitled = "album", "Untitled album"
+        subject, input_ids, report = await _album(lookups, ref)
+    labels, mask = acgan.encode(report.values)
+    return Job(
+        kind=kind,
+        report=report,
+        labels=labels.tolist(),
+        mask=mask.tolist(),
+        title=subject.get("name") or untitled,
+        subtitle=artists(subject),
+        seed=seed,
+        input_link=link,
+        input_ids=input_ids,
+        source_url=lookups.public_url(ref),
+    )
 
 
-async def _track_job(lookups: Lookups, acgan: ModelInfo, ref: SpotifyRef, link: str, seed: int) -> Job:
+async def _track(lookups: Lookups, ref: SpotifyRef) -> tuple[dict, tuple[str, ...], FeatureReport]:
+    """The track's metadata, its id, and its own features (popularity from the track object
+    when Spotify still gives it)."""
     track = await lookups.track(ref.id)
     known = {}
     if isinstance(track.get("popularity"), int | float):
         known[ref.id] = {"popularity": float(track["popularity"])}
     features = (await lookups.features([ref.id], known))[ref.id]
-    report = feature_report(features, tracks_used=int(features.present), tracks_total=1)
-    return _conditioned_job(
-        acgan,
-        "cover",
-        report,
-        title=track.get("name") or "Untitled track",
-        subtitle=artists(track),
-        seed=seed,
-        input_link=link,
-        input_ids=(ref.id,),
-        source_url=lookups.public_url(ref),
-    )
+    return track, (ref.id,), feature_report(features, tracks_used=int(features.present), tracks_total=1)
 
 
-async def _album_job(lookups: Lookups, acgan: ModelInfo, ref: SpotifyRef, link: str, seed: int) -> Job:
+async def _album(lookups: Lookups, ref: SpotifyRef) -> tuple[dict, tuple[str, ...], FeatureReport]:
+    """The album's metadata, its id and its tracks' ids, and the features averaged over them."""
     album, tracks = await lookups.album_and_tracks(ref.id)
     ids = [t["id"] for t in tracks if t.get("id")]
     if not ids:
@@ -47,19 +57,4 @@ async def _album_job(lookups: Lookups, acgan: ModelInfo, ref: SpotifyRef, link: 
     averaged, counts = average(list(per_track.values()))
     used = sum(1 for f in per_track.values() if f.present)
     report = feature_report(averaged, tracks_used=used, tracks_total=len(ids), counts=counts)
-    return _conditioned_job(
-        acgan,
-        "album",
-        report,
-        title=album.get("name") or "Untitled album",
-        subtitle=artists(album),
-        seed=seed,
-        input_link=link,
-        input_ids=(ref.id, *ids),
-        source_url=lookups.public_url(ref),
-    )
-
-
-def _conditioned_job(acgan: ModelInfo, kind: str, report: FeatureReport, **fields) -> Job:
-    labels, mask = acgan.encode(report.values)
-    return Job(kind=kind, report=report, labels=labels.tolist(), mask=mask.tolist(), **fields)
+    return album, (ref.id, *ids), report
