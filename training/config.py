@@ -53,6 +53,8 @@ class LossConfig:
     clip: float = 0.01  # wgan-clip weight clipping bound
     aux_weight: float = 1.0  # ACGAN masked MSE on the auxiliary head (projected: 0 = no head)
     feature_dropout: float = 0.0  # ACGAN: chance to hide each requested feature from G
+    lecam_weight: float = 0.0  # LeCam regulariser on the critic's scores (0 = off; the paper uses 0.1-0.3)
+    lecam_decay: float = 0.99  # decay of its moving averages of real and fake scores
 
 
 @dataclass
@@ -214,6 +216,8 @@ def validate(c: Config) -> None:
     for key in ("n_critic", "gp_interval", "r1_interval"):
         _require(getattr(c.loss, key) >= 1, f"loss.{key} must be >= 1")
     _require(0.0 <= c.loss.feature_dropout < 1.0, "loss.feature_dropout must be in [0, 1)")
+    _require(c.loss.lecam_weight >= 0, "loss.lecam_weight must be >= 0")
+    _require(0.0 <= c.loss.lecam_decay < 1.0, "loss.lecam_decay must be in [0, 1)")
     _require(c.logan.beta >= 0 and c.logan.alpha >= 0, "logan.alpha and logan.beta must be >= 0")
     try:
         parse_policy(c.augment.policy)

@@ -1,7 +1,7 @@
 """albumgan-eval: measure a generator (training checkpoint or exported ONNX file).
 
     albumgan-eval MODEL --data DATASET [--n 5000] [--metrics fid,kid,memorisation,steering]
-                  [--out DIR] [--holdout FILE|DIR] [--seed 0] [--cache-dir DIR]
+                  [--out DIR] [--holdout FILE|DIR] [--seed 0] [--cache-dir DIR] [--resolution PX]
 
 Writes DIR/eval.json (the full report), DIR/summary.json (the compact figures for
 `albumgan-export --eval-json`) and PNGs (samples, closest pairs, feature sweeps), and prints
@@ -76,6 +76,12 @@ def build_parser() -> argparse.ArgumentParser:
         ),
     )
     p.add_argument("--seed", type=int, default=0, help="sampling seed (latents, label rows, KID subsets)")
+    p.add_argument(
+        "--resolution",
+        type=_positive_int,
+        help="score at this size against the dataset's covers at it, the model's covers resized "
+        "(compare models of different sizes on one protocol; default: the model's own size)",
+    )
     p.add_argument("--batch-size", type=_positive_int, default=32)
     p.add_argument(
         "--cache-dir",
@@ -125,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
         out_dir=out,
         backend=args.backend,
         progress=not args.no_progress,
+        resolution=args.resolution,
     )
     try:
         if not args.data.is_dir():

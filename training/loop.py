@@ -178,6 +178,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         loader.sampler.load_state_dict(train_state["data"])
         step, images = int(start["step"]), int(train_state["images"])
         seconds_before = float(train_state.get("seconds", 0.0))
+        loss.load_state_dict(train_state.get("loss", {}))
         set_rng_state(train_state["rng"], rank, world)
 
     # Run directory.
@@ -258,6 +259,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
                 "scaler_G": scaler_G.state_dict(),
                 "scaler_D": scaler_D.state_dict(),
                 "data": loader.sampler.state_dict(),
+                "loss": loss.state_dict(),
                 "rng": states,
                 "world_size": world,
             },

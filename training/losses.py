@@ -15,6 +15,11 @@ to everything the critic sees in every phase. ACGAN: the critic's auxiliary head
 normalised features with an MSE over present features only, on reals (true labels) in "D" and
 on fakes (the requested labels) in "G".
 
+LeCam (Tseng et al. 2021, google/lecam-gan), `loss.lecam_weight` > 0: the critic pays for
+real scores above the moving average of its fake scores, and fake scores below the moving
+average of its real scores, which keeps an over-confident critic on little data from running
+away. The two averages are training state (`GANLoss.state_dict`, saved with the checkpoint).
+
 LOGAN (Wu et al. 2019): before a G update, z moves one natural-gradient step up the critic's
 score, dz = alpha / (beta + |g|^2) * g with g = d D(G(z)) / dz per sample, and the G loss is
 back-propagated through dz (create_graph). With the uniform prior z' is clipped to [-1, 1] as
@@ -59,6 +64,32 @@ def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     return ((pred - target).pow(2) * mask).sum() / mask.sum().clamp(min=1.0)
 
 
+class LeCam:
+    """Moving averages of the critic's mean real and fake scores, and the penalty against them."""
+
+    def __init__(self, decay: float):
+        self.decay = decay
+        self.real_average: float | None = None  # None until the first critic step
+        self.fake_average: float | None = None
+
+    def __call__(self, real_score: Tensor, fake_score: Tensor) -> Tensor:
+        real_mean, fake_mean = float(real_score.detach().float().mean()), float(fake_score.detach().float().mean())
+        if self.real_average is None or self.fake_average is None:
+            self.real_average, self.fake_average = real_mean, fake_mean
+        else:
+            self.real_average = self.decay * self.real_average + (1 - self.decay) * real_mean
+            self.fake_average = self.decay * self.fake_average + (1 - self.decay) * fake_mean
+        real_too_high = F.relu(real_score - self.fake_average).pow(2).mean()
+        fake_too_low = F.relu(self.real_average - fake_score).pow(2).mean()
+        return real_too_high + fake_too_low
+
+    def state_dict(self) -> dict:
+        return {"real_average": self.real_average, "fake_average": self.fake_average}
+
+    def load_state_dict(self, state: dict) -> None:
+        self.real_average, self.fake_average = state["real_average"], state["fake_average"]
+
+
 class GANLoss:
     def __init__(
         self,
@@ -80,6 +111,15 @@ class GANLoss:
         self.policy = parse_policy(config.augment.policy)
         self.cutout = config.augment.cutout
         self.autocast = autocast
+        self.lecam = LeCam(config.loss.lecam_decay) if config.loss.lecam_weight > 0 else None
+
+    def state_dict(self) -> dict:
+        """What exact resume needs beyond the networks and optimisers."""
+        return {"lecam": self.lecam.state_dict()} if self.lecam is not None else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        if self.lecam is not None and "lecam" in state:
+            self.lecam.load_state_dict(state["lecam"])
 
     @property
     def regulariser_interval(self) -> int:
@@ -160,6 +200,10 @@ class GANLoss:
                 real_score, fake_score = scores.split(len(real_aug))
         loss = self.objective.critic(real_score, fake_score)
         stats = {"D/adv": loss.detach(), "D/real": real_score.detach().mean(), "D/fake": fake_score.detach().mean()}
+        if self.lecam is not None:
+            lecam = self.lecam(real_score, fake_score)
+            loss = loss + self.loss.lecam_weight * lecam
+            stats["D/lecam"] = lecam.detach()
         if aux is not None and self.loss.aux_weight:
             aux_loss = masked_mse(aux[: len(real_aug)], labels, mask)
             loss = loss + self.loss.aux_weight * aux_loss

@@ -43,8 +43,15 @@ class PlotError(ValueError):
 @dataclass
 class Series:
     name: str
-    steps: list[int]
+    xs: list[float]  # generator steps, minutes, ...
     values: list[float]
+
+
+@dataclass
+class Panel:
+    heading: str
+    series: list[Series]
+    y_label: str
 
 
 # Loss curves.
@@ -92,25 +99,33 @@ def tick_label(value: float) -> str:
 
 
 def loss_chart(lines: list[dict], title: str) -> Image.Image:
-    panels = [(heading, series) for prefix, heading in LOSS_PANELS if (series := loss_series(lines, prefix))]
+    panels = [Panel(heading, found, "loss") for prefix, heading in LOSS_PANELS if (found := loss_series(lines, prefix))]
     if not panels:
         raise PlotError("stats.jsonl has no loss values (D/... or G/...)")
-    steps = [line["step"] for line in lines]
-    x_ticks = nice_ticks(min(steps), max(steps))
+    return line_chart(panels, title, "generator step")
+
+
+def line_chart(panels: list[Panel], title: str, x_label: str) -> Image.Image:
+    """Panels stacked under a title, sharing one x axis."""
+    xs = [x for panel in panels for s in panel.series for x in s.xs]
+    x_ticks = nice_ticks(min(xs), max(xs))
     title_h = 2 * PAD + 2 * line_height()
     panel_h = PLOT_H + MARGIN_BOTTOM + line_height() + PAD
-    chart = Image.new("RGB", (MARGIN_LEFT + PLOT_W + MARGIN_RIGHT, title_h + len(panels) * panel_h), "white")
+    legend_w = max(text_width(s.name) for panel in panels for s in panel.series) + 36 + PAD
+    width = MARGIN_LEFT + PLOT_W + max(MARGIN_RIGHT, legend_w)
+    chart = Image.new("RGB", (width, title_h + len(panels) * panel_h), "white")
     draw = ImageDraw.Draw(chart)
     put_text(draw, (chart.width // 2, PAD), title, align="centre")
-    for i, (heading, series) in enumerate(panels):
+    for i, panel in enumerate(panels):
         top = title_h + i * panel_h + line_height() + PAD
-        put_text(draw, (MARGIN_LEFT, top - line_height()), heading)
-        draw_panel(chart, (MARGIN_LEFT, top), series, x_ticks)
+        put_text(draw, (MARGIN_LEFT, top - line_height()), panel.heading)
+        draw_panel(chart, (MARGIN_LEFT, top), panel, x_ticks, x_label)
     return chart
 
 
-def draw_panel(chart: Image.Image, origin: tuple[int, int], series: list[Series], x_ticks: list[float]) -> None:
+def draw_panel(chart: Image.Image, origin: tuple[int, int], panel: Panel, x_ticks: list[float], x_label: str) -> None:
     """Axes with ticks, one line per series and a legend, the plot area's top left at `origin`."""
+    series = panel.series
     draw = ImageDraw.Draw(chart)
     left, top = origin
     values = [v for s in series for v in s.values]
@@ -130,12 +145,12 @@ def draw_panel(chart: Image.Image, origin: tuple[int, int], series: list[Series]
         draw.line((x(tick), top + PLOT_H, x(tick), top + PLOT_H + 4), fill=INK)
         put_text(draw, (x(tick), top + PLOT_H + 6), tick_label(tick), align="centre")
     draw.rectangle((left, top, left + PLOT_W, top + PLOT_H), outline=INK)
-    put_text(draw, (left + PLOT_W // 2, top + PLOT_H + 8 + line_height()), "generator step", align="centre")
-    y_label = rotated_text("loss")
+    put_text(draw, (left + PLOT_W // 2, top + PLOT_H + 8 + line_height()), x_label, align="centre")
+    y_label = rotated_text(panel.y_label)
     chart.paste(y_label, (left - MARGIN_LEFT + PAD, top + (PLOT_H - y_label.height) // 2))
     for k, s in enumerate(series):
         colour = COLOURS[k % len(COLOURS)]
-        points = [(x(step), y(value)) for step, value in zip(s.steps, s.values, strict=True)]
+        points = [(x(step), y(value)) for step, value in zip(s.xs, s.values, strict=True)]
         if len(points) > 1:
             draw.line(points, fill=colour, width=2)
         else:

@@ -3,6 +3,7 @@ cache hit on the second run, hold-out splits, and FID against itself ~0 / agains
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -11,7 +12,7 @@ import pytest
 from PIL import Image
 
 from albumgan.modelfile import ModelInfo
-from albumgan.training.data.format import ShardedDataset
+from albumgan.training.data.format import Item, ShardedDataset, write_dataset
 from albumgan.training.metrics.evaluate import EvalConfig, EvalError, evaluate
 from albumgan.training.metrics.grids import GAP, line_height
 from albumgan.training.metrics.samplers import open_sampler
@@ -133,3 +134,22 @@ def test_steering_is_refused_for_an_unconditional_model(tmp_path, covers, extrac
         evaluate(
             ReplaySampler(covers), covers, EvalConfig(n=4, metrics=("steering",), progress=False), extractor=extractor
         )
+
+
+def test_a_model_is_scored_at_another_resolution_with_its_covers_resized(tmp_path, cache_dir, extractor):
+    # The same covers at 16 px and, made from them by bilinear enlargement, at 32 px: a 16 px
+    # model replaying them, scored on the 32 px protocol, is compared with the 32 px covers.
+    small = structured_covers(COVERS, RESOLUTION, seed=3)
+    large = np.stack([np.asarray(Image.fromarray(im).resize((32, 32), Image.Resampling.BILINEAR)) for im in small])
+    root = write_covers(tmp_path / "small", small)
+    items = [Item(id=f"cover-{k:03d}", features={}, feature_sources={}) for k in range(COVERS)]
+    both = write_dataset(tmp_path / "two-sizes", items, {RESOLUTION: iter(small), 32: iter(large)})
+    config = EvalConfig(n=COVERS, metrics=("fid", "memorisation"), cache_dir=cache_dir, progress=False, resolution=32)
+    report = evaluate(ReplaySampler(root), both, config, extractor=extractor)
+    assert report["protocol"]["resolution"] == 32 and report["model"]["resolution"] == RESOLUTION
+    assert report["protocol"]["resize"] == f"{RESOLUTION}px -> bilinear 32px, then 32px -> bilinear 299px"
+    assert report["fid"]["value"] == pytest.approx(0.0, abs=1e-2)
+    assert report["memorisation"]["suspected_copies"] == COVERS
+    # Without the option the same model is scored at its own 16 px against the 16 px covers.
+    native = evaluate(ReplaySampler(root), both, dataclasses.replace(config, resolution=None), extractor=extractor)
+    assert native["protocol"]["resolution"] == RESOLUTION and native["fid"]["value"] == pytest.approx(0.0, abs=1e-2)

@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from albumgan.training.config import Config, LoganConfig, LossConfig, ModelConfig
-from albumgan.training.losses import GANLoss, masked_mse
+from albumgan.training.losses import GANLoss, LeCam, masked_mse
 from albumgan.training.networks import Critic, Generator
 
 
@@ -110,3 +110,27 @@ def test_acgan_aux_terms_use_present_features_only():
     )
     _, g_stats = loss.phase_loss("G", z=torch.randn(8, 8), gen_labels=labels * m, gen_mask=m)
     assert "D/aux" in d_stats and "G/aux" in g_stats
+
+
+def test_lecam_penalises_scores_past_the_other_sides_moving_average():
+    lecam = LeCam(decay=0.5)
+    # First call: the averages start at this batch's means (real 1, fake -1).
+    penalty = lecam(torch.tensor([2.0, 0.0]), torch.tensor([-2.0, 0.0]))
+    # real scores above the fake average -1: (3, 1); fake scores below the real average 1: (3, 1)
+    assert penalty.item() == pytest.approx((9 + 1) / 2 + (9 + 1) / 2)
+    # Then moving averages: real 0.5 * 1 + 0.5 * 0 = 0.5, fake 0.5 * -1 + 0.5 * 0 = -0.5; scores
+    # inside the band between them cost nothing.
+    assert lecam(torch.tensor([0.0]), torch.tensor([0.0])).item() == pytest.approx(0.5**2 + 0.5**2)
+    assert lecam.state_dict() == {"real_average": 0.5, "fake_average": -0.5}
+    assert lecam(torch.tensor([-0.6]), torch.tensor([0.6])).item() == 0.0
+
+
+def test_lecam_weight_adds_to_the_critic_loss_only_when_on():
+    real, z = smooth_reals(), torch.randn(8, 8)
+    _, _, plain = make("hinge")
+    _, _, regularised = make("hinge", lecam_weight=0.3)
+    base, stats = plain.phase_loss("D", real=real, z=z)
+    total, lecam_stats = regularised.phase_loss("D", real=real, z=z)
+    assert "D/lecam" not in stats and plain.state_dict() == {}
+    assert total.item() == pytest.approx(base.item() + 0.3 * lecam_stats["D/lecam"].item(), rel=1e-5)
+    assert regularised.state_dict()["lecam"]["real_average"] == pytest.approx(lecam_stats["D/real"].item())

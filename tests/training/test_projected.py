@@ -30,6 +30,7 @@ d_width = 2
 kind = "hinge"
 n_critic = 1
 feature_dropout = 0.2
+lecam_weight = {lecam}
 
 [augment]
 policy = "color,translation,cutout"
@@ -52,9 +53,9 @@ device = "cpu"
 
 @pytest.fixture
 def projected_config(tmp_path):
-    def write(kind="unconditional", projection=False, name="projected.toml"):
+    def write(kind="unconditional", projection=False, name="projected.toml", lecam=0.0):
         path = tmp_path / name
-        path.write_text(TINY_PROJECTED.format(kind=kind, projection=str(projection).lower()))
+        path.write_text(TINY_PROJECTED.format(kind=kind, projection=str(projection).lower(), lecam=lecam))
         return path
 
     return write
@@ -123,7 +124,8 @@ def frozen_state(state: dict) -> dict:
 
 
 def test_tiny_run_trains_keeps_frozen_parts_frozen_and_resumes_exactly(tmp_path, synthetic_dataset, projected_config):
-    config = projected_config(kind="acgan", projection=True)
+    # LeCam on: its moving averages are training state the resume has to bring back.
+    config = projected_config(kind="acgan", projection=True, lecam=0.3)
     straight, stopped = tmp_path / "straight", tmp_path / "stopped"
     assert train("--config", config, "--data", synthetic_dataset, "--out", straight) == 0
     assert train("--config", config, "--data", synthetic_dataset, "--out", stopped, "--steps", 2) == 0
@@ -132,7 +134,8 @@ def test_tiny_run_trains_keeps_frozen_parts_frozen_and_resumes_exactly(tmp_path,
     a = ckpt.load_checkpoint(straight / "checkpoints" / "ckpt-000003.pt")
     b = ckpt.load_checkpoint(stopped / "checkpoints" / "ckpt-000003.pt")
     assert_same_training_state(a, b)
-    assert {"D/adv", "D/aux", "G/adv", "G/aux"} <= set(stats_lines(straight)[-1])
+    assert {"D/adv", "D/aux", "D/lecam", "G/adv", "G/aux"} <= set(stats_lines(straight)[-1])
+    assert b["training"]["loss"]["lecam"]["real_average"] is not None
 
     # Frozen: the backbone and the random projections equal a freshly built discriminator's
     # after three steps; the heads moved.

@@ -30,6 +30,7 @@ from albumgan.training.metrics.reference import RealFeatureCache
 from albumgan.training.metrics.samplers import (
     SEED_STRIDE,
     GenerationPlan,
+    ResizedSampler,
     Sampler,
     generate_batches,
     plan_generation,
@@ -63,6 +64,7 @@ class EvalConfig:
     out_dir: Path | None = None
     backend: str = "auto"
     progress: bool = True
+    resolution: int | None = None  # score at this size (covers resized to it); None: the model's own
 
 
 @dataclass
@@ -271,6 +273,10 @@ def evaluate(
 ) -> dict:
     """Run the evaluation; returns the JSON-ready report (also written to out_dir/eval.json)."""
     started = time.perf_counter()
+    model_summary, resize = sampler.info.summary(), resize_description(config.resolution or sampler.info.resolution)
+    if config.resolution is not None and config.resolution != sampler.info.resolution:
+        resize = f"{sampler.info.resolution}px -> bilinear {config.resolution}px, then {resize}"
+        sampler = ResizedSampler(sampler, config.resolution)
     info = sampler.info
     metrics = resolve_metrics(config.metrics, info.conditional)
     dataset = open_dataset(data, info.resolution)
@@ -327,12 +333,12 @@ def evaluate(
     report: dict[str, Any] = {
         "format": REPORT_FORMAT,
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "model": info.summary(),
+        "model": model_summary,
         "protocol": {
             "n_generated": len(plan),
             "seed": config.seed,
             "resolution": info.resolution,
-            "resize": resize_description(info.resolution),
+            "resize": resize,
             "features": FEATURES_NAME,
             "backend": extractor.backend,
             "reference": {

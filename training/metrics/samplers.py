@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Protocol
 
 import numpy as np
+from PIL import Image
 
 from albumgan.latent import latents_from_seeds
 from albumgan.modelfile import (
@@ -88,6 +89,21 @@ class OnnxSampler:
                 INPUT_MASK: np.ascontiguousarray(mask, np.float32),
             }
         return self._session.run([OUTPUT_IMAGE], feed)[0]
+
+
+class ResizedSampler:
+    """Another sampler's covers resized (bilinear; antialiased when shrinking) to `resolution`, so
+    models of different sizes can be scored on one protocol: a 64 px model on the 128 px one
+    is judged as its covers would look shown at 128 px."""
+
+    def __init__(self, sampler: Sampler, resolution: int):
+        self._sampler, self.native_resolution = sampler, sampler.info.resolution
+        self.info = replace(sampler.info, resolution=resolution)
+
+    def generate(self, z, labels=None, mask=None):
+        size = (self.info.resolution, self.info.resolution)
+        images = self._sampler.generate(z, labels, mask)
+        return np.stack([np.asarray(Image.fromarray(im).resize(size, Image.Resampling.BILINEAR)) for im in images])
 
 
 def open_sampler(path: str | os.PathLike) -> Sampler:
