@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 from pathlib import Path
 
 import numpy as np
@@ -115,9 +116,13 @@ def checkpoint_minutes(run: Path) -> list[tuple[float, Path]]:
 def score_marks(run: Path, marks: list[int], data: Path, n: int) -> list[tuple[int, dict]]:
     """(mark, eval.json report) for each mark the run reached with a checkpoint."""
     checkpoints = checkpoint_minutes(run)
+    limit = json.loads((run / "config.json").read_text())["config"]["train"]["minutes"]
     scored = []
     for mark in marks:
-        within = [path for minutes, path in checkpoints if minutes <= mark + 1]
+        # A run stops after the step that passes its --minutes, so its last checkpoint is its
+        # end even when that step took it a minute or two past the limit.
+        slack = math.inf if limit and mark >= limit else 1
+        within = [path for minutes, path in checkpoints if minutes <= mark + slack]
         if not within or checkpoints[-1][0] < mark - 1:  # the run has not got there (yet)
             continue
         out = run / CURVE_DIR / f"m{mark:03d}"
