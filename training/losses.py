@@ -19,6 +19,8 @@ LeCam (Tseng et al. 2021, google/lecam-gan), `loss.lecam_weight` > 0: the critic
 real scores above the moving average of its fake scores, and fake scores below the moving
 average of its real scores, which keeps an over-confident critic on little data from running
 away. The two averages are training state (`GANLoss.state_dict`, saved with the checkpoint).
+Under DDP each process averages its own share of the batch and the checkpoint keeps the
+first process's averages, so a resumed multi-process run is exact on that process only.
 
 LOGAN (Wu et al. 2019): before a G update, z moves one natural-gradient step up the critic's
 score, dz = alpha / (beta + |g|^2) * g with g = d D(G(z)) / dz per sample, and the G loss is
