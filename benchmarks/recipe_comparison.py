@@ -29,11 +29,10 @@ import math
 from pathlib import Path
 
 import numpy as np
-import torch
 from PIL import Image
 
 from albumgan.training import eval_cli
-from albumgan.training.checkpoint import list_checkpoints
+from albumgan.training.checkpoint import list_checkpoints, load_checkpoint
 from albumgan.training.metrics.grids import GAP
 from albumgan.training.metrics.storage import save_png
 from albumgan.training.plots import Panel, Series, line_chart
@@ -105,8 +104,7 @@ def checkpoint_minutes(run: Path) -> list[tuple[float, Path]]:
     found = []
     for path in list_checkpoints(run / "checkpoints"):
         if path.name not in cache:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
-            cache[path.name] = payload["training"]["seconds"] / 60
+            cache[path.name] = load_checkpoint(path)["training"]["seconds"] / 60
         found.append((cache[path.name], path))
     cache_path.parent.mkdir(parents=True, exist_ok=True)
     cache_path.write_text(json.dumps(cache, indent=1))

@@ -19,11 +19,7 @@ import numpy as np
 from albumgan.training.plots import grid_cells, run_config, sample_grids
 
 
-def spread(run: Path, grid_path: Path) -> float:
-    config = run_config(run)
-    if config is None:
-        raise SystemExit(f"{run}/config.json is missing: the grid's layout is unknown")
-    side, grid = int(config["model"]["resolution"]), int(config["train"]["grid"])
+def spread(grid_path: Path, side: int, grid: int) -> float:
     covers = np.stack([np.asarray(cell, np.float32) for cell in grid_cells(grid_path, side, grid, grid)])
     return float(covers.std(axis=0).mean())
 
@@ -34,12 +30,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--every", type=int, default=1, help="print every k-th grid (the last always)")
     args = parser.parse_args(argv)
     for run in args.runs:
+        config = run_config(run)
+        if config is None:
+            raise SystemExit(f"{run}/config.json is missing: the grids' layout is unknown")
+        side, grid = int(config["model"]["resolution"]), int(config["train"]["grid"])
         grids = sample_grids(run)
         shown = grids[:: args.every] + ([grids[-1]] if grids and (len(grids) - 1) % args.every else [])
         reals = run / "samples" / "reals.png"
-        yardstick = f"; real covers {spread(run, reals):.1f}" if reals.is_file() else ""
+        yardstick = f"; real covers {spread(reals, side, grid):.1f}" if reals.is_file() else ""
         print(f"{run.name}: spread across the grid's covers, 0-255 levels{yardstick}")
-        print("  " + ", ".join(f"step {step}: {spread(run, path):.1f}" for step, path in shown))
+        print("  " + ", ".join(f"step {step}: {spread(path, side, grid):.1f}" for step, path in shown))
     return 0
 
 
