@@ -71,25 +71,33 @@ class LeCam:
 
     def __init__(self, decay: float):
         self.decay = decay
-        self.real_average: float | None = None  # None until the first critic step
-        self.fake_average: float | None = None
+        # Tensors on the scores' device, so a critic step never waits on the GPU for them.
+        self.real_average: Tensor | None = None  # None until the first critic step
+        self.fake_average: Tensor | None = None
 
     def __call__(self, real_score: Tensor, fake_score: Tensor) -> Tensor:
-        real_mean, fake_mean = float(real_score.detach().float().mean()), float(fake_score.detach().float().mean())
+        real_mean, fake_mean = real_score.detach().float().mean(), fake_score.detach().float().mean()
         if self.real_average is None or self.fake_average is None:
             self.real_average, self.fake_average = real_mean, fake_mean
         else:
-            self.real_average = self.decay * self.real_average + (1 - self.decay) * real_mean
-            self.fake_average = self.decay * self.fake_average + (1 - self.decay) * fake_mean
+            weight = 1 - self.decay
+            self.real_average = self.real_average.to(real_mean.device).lerp(real_mean, weight)
+            self.fake_average = self.fake_average.to(fake_mean.device).lerp(fake_mean, weight)
         real_too_high = F.relu(real_score - self.fake_average).pow(2).mean()
         fake_too_low = F.relu(self.real_average - fake_score).pow(2).mean()
         return real_too_high + fake_too_low
 
     def state_dict(self) -> dict:
-        return {"real_average": self.real_average, "fake_average": self.fake_average}
+        def plain(average: Tensor | None) -> float | None:
+            return None if average is None else float(average)
+
+        return {"real_average": plain(self.real_average), "fake_average": plain(self.fake_average)}
 
     def load_state_dict(self, state: dict) -> None:
-        self.real_average, self.fake_average = state["real_average"], state["fake_average"]
+        def tensor(average: float | None) -> Tensor | None:
+            return None if average is None else torch.tensor(average)
+
+        self.real_average, self.fake_average = tensor(state["real_average"]), tensor(state["fake_average"])
 
 
 class GANLoss:
