@@ -42,7 +42,7 @@ import discord.http
 import yarl
 from aiohttp import WSMsgType, web
 
-from fakes.loopback import serve_on_loopback
+from fakes.loopback import PATIENCE_S, serve_on_loopback
 
 log = logging.getLogger(__name__)
 
@@ -163,11 +163,11 @@ class InteractionLog:
             self.responses.append(response)
             self._changed.notify_all()
 
-    async def wait_for(self, predicate: Callable[[InteractionLog], bool], timeout: float = 20.0) -> None:
+    async def wait_for(self, predicate: Callable[[InteractionLog], bool], timeout: float = PATIENCE_S) -> None:
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(lambda: predicate(self))
 
-    async def wait_final(self, timeout: float = 20.0) -> Response:
+    async def wait_final(self, timeout: float = PATIENCE_S) -> Response:
         await self.wait_for(lambda log: log.final is not None, timeout)
         assert self.final is not None
         return self.final
@@ -267,16 +267,16 @@ class FakeDiscord:
 
     # --- gateway ---------------------------------------------------------------------------
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = PATIENCE_S) -> None:
         """Until `predicate()` holds; re-checked on every connection change and heartbeat."""
         async with asyncio.timeout(timeout), self._connected:
             await self._connected.wait_for(predicate)
 
-    async def wait_identified(self, shards: int = 1, timeout: float = 20.0) -> None:
+    async def wait_identified(self, shards: int = 1, timeout: float = PATIENCE_S) -> None:
         """Until `shards` sessions are connected and READY was sent to each."""
         await self.wait_until(lambda: self._live_shards() >= shards, timeout)
 
-    async def wait_for_connections(self, count: int, timeout: float = 20.0) -> None:
+    async def wait_for_connections(self, count: int, timeout: float = PATIENCE_S) -> None:
         """Until IDENTIFY + RESUME handshakes total `count` (for reconnect tests)."""
         await self.wait_until(
             lambda: len(self.identifies) + len(self.resumes) >= count and self._live_shards() > 0,

@@ -17,6 +17,10 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+# How long a test waits for the bot to do something before it fails. Only a failing test waits
+# this long, so it is generous: a CI machine running training beside the suite is slow.
+PATIENCE_S = 60.0
+
 
 @dataclass
 class Fault:

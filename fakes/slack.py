@@ -40,7 +40,7 @@ from typing import Any
 import aiohttp
 from aiohttp import WSMsgType, web
 
-from fakes.loopback import serve_on_loopback
+from fakes.loopback import PATIENCE_S, serve_on_loopback
 
 TEAM_ID = "T0FAKETEAM"
 BOT_USER_ID = "U0ALBUMGAN"
@@ -169,15 +169,15 @@ class RequestLog:
         assert self.uploads, "nothing was uploaded"
         return self.uploads[-1]
 
-    async def wait_for(self, predicate: Callable[[RequestLog], bool], timeout: float = 20.0) -> None:
+    async def wait_for(self, predicate: Callable[[RequestLog], bool], timeout: float = PATIENCE_S) -> None:
         async with asyncio.timeout(timeout), self.fake._changed:
             await self.fake._changed.wait_for(lambda: predicate(self))
 
-    async def wait_acked(self, timeout: float = 20.0) -> dict[str, Any]:
+    async def wait_acked(self, timeout: float = PATIENCE_S) -> dict[str, Any]:
         await self.wait_for(lambda log: log.ack is not None, timeout)
         return self.ack  # type: ignore[return-value]
 
-    async def wait_final(self, timeout: float = 20.0) -> Message:
+    async def wait_final(self, timeout: float = PATIENCE_S) -> Message:
         await self.wait_for(lambda log: log.final is not None, timeout)
         return self.final  # type: ignore[return-value]
 
@@ -251,7 +251,7 @@ class FakeSlack:
         async with self._changed:
             self._changed.notify_all()
 
-    async def wait_until(self, predicate: Callable[[], bool], timeout: float = 20.0) -> None:
+    async def wait_until(self, predicate: Callable[[], bool], timeout: float = PATIENCE_S) -> None:
         async with asyncio.timeout(timeout), self._changed:
             await self._changed.wait_for(predicate)
 
@@ -260,7 +260,7 @@ class FakeSlack:
     def _live_sockets(self) -> list[web.WebSocketResponse]:
         return [ws for ws in self.sockets if not ws.closed]
 
-    async def wait_connected(self, connections: int = 1, timeout: float = 20.0) -> None:
+    async def wait_connected(self, connections: int = 1, timeout: float = PATIENCE_S) -> None:
         """Until `connections` websockets were ever opened and one is open now."""
         await self.wait_until(lambda: self.connections >= connections and bool(self._live_sockets()), timeout)
 
