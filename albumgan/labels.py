@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping, Sequence
-from dataclasses import asdict, dataclass
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -137,6 +137,20 @@ class LabelSchema:
             _check_feature(spec)
         return cls(features=features, version=version, normalisation=normalisation, missing=missing)
 
+    def observed_ranges(self, rows: Iterable[Mapping[str, float | None]]) -> TrainedRanges:
+        """The [min, max] of each feature's present raw values over `rows` (each value first
+        clipped into the feature's range, as `encode` does); features never present are left out."""
+        seen: dict[str, list[float]] = {}
+        for row in rows:
+            for spec in self.features:
+                value = row.get(spec.name)
+                if value is None or math.isnan(value):
+                    continue
+                value = min(max(float(value), spec.low), spec.high)
+                low, high = seen.setdefault(spec.name, [value, value])
+                seen[spec.name] = [min(low, value), max(high, value)]
+        return TrainedRanges({name: (low, high) for name, (low, high) in seen.items()})
+
     @classmethod
     def from_json(cls, text: str) -> LabelSchema:
         try:
@@ -144,6 +158,54 @@ class LabelSchema:
         except json.JSONDecodeError as exc:
             raise SchemaError(f"label schema is not valid JSON: {exc}") from exc
         return cls.from_dict(data)
+
+
+@dataclass(frozen=True)
+class TrainedRanges:
+    """The raw range each feature took in a model's training labels, by name.
+
+    A generator only learns the conditions it was shown: fed a value well outside them it
+    extrapolates, and covers turn to coloured speckle (the shipped ACGAN learned genre means,
+    danceability 0.47-0.79 and 112-134 BPM, while real tracks span far more). `fit` moves a
+    value outside its range to the nearest end, so a very fast track gets the fastest cover
+    the model knows. No ranges (an older model file) fits nothing."""
+
+    bounds: Mapping[str, tuple[float, float]] = field(default_factory=dict)
+
+    def fit(self, raw: Mapping[str, float | None]) -> tuple[dict[str, float | None], dict[str, tuple[float, float]]]:
+        """(`raw` with each present value moved into its range, {name: (given, used)} for the
+        values that moved)."""
+        fitted = dict(raw)
+        moved: dict[str, tuple[float, float]] = {}
+        for name, (low, high) in self.bounds.items():
+            value = raw.get(name)
+            if value is None or math.isnan(value):
+                continue
+            used = min(max(float(value), low), high)
+            if used != value:
+                fitted[name] = used
+                moved[name] = (float(value), used)
+        return fitted, moved
+
+    def to_dict(self) -> dict[str, list[float]]:
+        return {name: [low, high] for name, (low, high) in self.bounds.items()}
+
+    @classmethod
+    def from_dict(cls, data: object, schema: LabelSchema) -> TrainedRanges:
+        """Ranges as `to_dict` writes them, for features of `schema`; SchemaError otherwise."""
+        if not isinstance(data, Mapping):
+            raise SchemaError(f"trained ranges must be an object of [low, high] by feature, got {describe_value(data)}")
+        bounds: dict[str, tuple[float, float]] = {}
+        for name, pair in data.items():
+            if name not in schema.names:
+                raise SchemaError(f"trained range for {name!r}, which is not a feature of the label schema")
+            numbers = isinstance(pair, list | tuple) and all(
+                isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v) for v in pair
+            )
+            if not numbers or len(pair) != 2 or pair[0] > pair[1]:
+                raise SchemaError(f"trained range for {name!r} must be [low, high] with low <= high, got {pair!r}")
+            bounds[name] = (float(pair[0]), float(pair[1]))
+        return cls(bounds)
 
 
 def _check_feature(spec: FeatureSpec) -> None:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
-from albumgan.labels import LabelSchema, SchemaError
+from albumgan.labels import LabelSchema, SchemaError, TrainedRanges
 from albumgan.latent import PRIORS, latents_from_seeds
 
 FORMAT_VERSION = "1"
@@ -93,6 +93,8 @@ class ModelInfo:
     training: dict = field(default_factory=dict)
     # Exported files: total_steps, total_minutes and segments of all the training behind it.
     lineage: dict = field(default_factory=dict)
+    # Conditional models: each feature's range in the training labels (dataset["label_ranges"]).
+    trained_ranges: TrainedRanges = field(default_factory=TrainedRanges)
 
     def summary(self) -> dict:
         """The fields an evaluation report names the model by."""
@@ -117,10 +119,20 @@ class ModelInfo:
         return latents_from_seeds(list(seeds), self.z_dim, self.latent_prior)
 
     def encode(self, raw: Mapping[str, float | None]) -> tuple[np.ndarray, np.ndarray]:
-        """Raw audio features by name -> (labels, mask) rows for this model's schema."""
+        """Raw audio features by name -> (labels, mask) rows for this model's schema, each
+        value first moved into the range the model was trained on (`TrainedRanges.fit`)."""
         if self.schema is None:
             raise ModelError(f"{self.name} is unconditional: it takes no features")
-        return self.schema.encode(raw)
+        fitted, _ = self.trained_ranges.fit(raw)
+        return self.schema.encode(fitted)
+
+
+def trained_ranges_of(dataset: Mapping, schema: LabelSchema | None) -> TrainedRanges:
+    """The trained ranges a model's dataset description records (none for an unconditional
+    model or a file from before they were recorded); SchemaError if they are malformed."""
+    if schema is None or "label_ranges" not in dataset:
+        return TrainedRanges()
+    return TrainedRanges.from_dict(dataset["label_ranges"], schema)
 
 
 def _json_object(props: Mapping[str, str], key: str, source: str) -> dict:
@@ -165,13 +177,15 @@ def parse_metadata(props: Mapping[str, str], source: str = "model") -> ModelInfo
     if prior not in PRIORS:
         raise ModelError(f"{source}: unknown latent prior {prior!r} (expected one of {PRIORS})")
     schema = None
-    if kind == "acgan":
-        if KEY_LABEL_SCHEMA not in props:
-            raise ModelError(f"{source}: an acgan model needs {KEY_LABEL_SCHEMA} metadata")
-        try:
+    dataset = _json_object(props, KEY_DATASET, source)
+    if kind == "acgan" and KEY_LABEL_SCHEMA not in props:
+        raise ModelError(f"{source}: an acgan model needs {KEY_LABEL_SCHEMA} metadata")
+    try:
+        if kind == "acgan":
             schema = LabelSchema.from_json(props[KEY_LABEL_SCHEMA])
-        except SchemaError as exc:
-            raise ModelError(f"{source}: {exc}") from exc
+        ranges = trained_ranges_of(dataset, schema)
+    except SchemaError as exc:
+        raise ModelError(f"{source}: {exc}") from exc
     return ModelInfo(
         kind=kind,
         name=props[KEY_NAME],
@@ -181,7 +195,8 @@ def parse_metadata(props: Mapping[str, str], source: str = "model") -> ModelInfo
         z_dim=_int_at_least(props, KEY_Z_DIM, source),
         latent_prior=prior,
         schema=schema,
-        dataset=_json_object(props, KEY_DATASET, source),
+        dataset=dataset,
+        trained_ranges=ranges,
         eval=_json_object(props, KEY_EVAL, source),
         created=props[KEY_CREATED],
         sha256=props[KEY_WEIGHTS_SHA256],

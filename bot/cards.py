@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import functools
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from PIL import Image, ImageDraw, ImageFont
 
@@ -69,13 +69,16 @@ def render_features_card(
     title: str,
     subtitle: str = "",
     sources: Mapping[str, str] | None = None,
-    note: str = "",
+    notes: Sequence[str] = (),
+    fitted: Mapping[str, float] | None = None,
     schema: LabelSchema = DEFAULT_SCHEMA,
     parameters: Mapping[str, object] | None = None,
 ) -> bytes:
     """PNG bytes of the card (carrying `parameters`: imaging.png_text). `values` are raw
-    feature values by name (None = unknown)."""
-    footer_lines = [line for line in (_sources_line(sources or {}), note) if line]
+    feature values by name (None = unknown); `fitted` the values the model was given instead,
+    drawn as a white tick on their bars."""
+    fitted = fitted or {}
+    footer_lines = [line for line in (_sources_line(sources or {}), *notes) if line]
     height = TOP + ROW_H * len(schema) + 16 + 30 * len(footer_lines) + 12
     image = Image.new("RGB", (WIDTH, height), BG)
     draw = ImageDraw.Draw(image)
@@ -92,9 +95,11 @@ def render_features_card(
         draw.text((24, y + 8), spec.name, font=mid, fill=TEXT if known else MUTED)
         draw.rounded_rectangle((BAR_X0, y + 10, BAR_X1, y + 36), radius=6, fill=TRACK)
         if value is not None:
-            share = (min(max(value, spec.low), spec.high) - spec.low) / (spec.high - spec.low)
-            x1 = BAR_X0 + max(12, round(share * (BAR_X1 - BAR_X0)))
+            x1 = _bar_x(spec, value)
             draw.rounded_rectangle((BAR_X0, y + 10, x1, y + 36), radius=6, fill=PALETTE[i % len(PALETTE)])
+            if spec.name in fitted:
+                tick = _bar_x(spec, fitted[spec.name])
+                draw.rectangle((tick - 2, y + 4, tick + 2, y + 42), fill=TEXT)
         else:
             _hatch(draw, (BAR_X0, y + 10, BAR_X1, y + 36))
         draw.text((BAR_X1 + 16, y + 8), format_value(spec, value), font=mid, fill=TEXT if known else MUTED)
@@ -105,6 +110,12 @@ def render_features_card(
         y += 30
     # optimize=True tries every filter: 4x the CPU for a 4% smaller file (bot_load benchmark)
     return to_png(image, parameters, compress_level=6)
+
+
+def _bar_x(spec: FeatureSpec, value: float) -> int:
+    """Where `value` ends on its bar (at least a stub, so a zero still shows its colour)."""
+    share = (min(max(value, spec.low), spec.high) - spec.low) / (spec.high - spec.low)
+    return BAR_X0 + max(12, round(share * (BAR_X1 - BAR_X0)))
 
 
 def _sources_line(sources: Mapping[str, str]) -> str:
@@ -145,6 +156,16 @@ def features_summary(report: FeatureReport) -> str:
     lines = [" · ".join(present) if present else "no audio features found"]
     if report.tracks_total > 1 or report.tracks_used != report.tracks_total:
         lines.append(f"averaged over {report.tracks_used} of {report.tracks_total} tracks")
-    if report.missing_note:
-        lines.append(report.missing_note)
+    lines += [note for note in (report.missing_note, fitted_note(report)) if note]
     return "\n".join(lines)
+
+
+def fitted_note(report: FeatureReport) -> str:
+    """Which values lay outside what the model learned, and what it was given instead."""
+    if not report.fitted:
+        return ""
+    if len(report.fitted) > 3:
+        return f"{len(report.fitted)} features beyond what the model learned: it was given the nearest it knows"
+    specs = {spec.name: spec for spec in DEFAULT_SCHEMA.features}
+    used = ", ".join(f"{name} {format_value(specs[name], value)}" for name, value in report.fitted.items())
+    return f"beyond what the model learned, it was given {used}"

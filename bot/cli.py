@@ -28,7 +28,7 @@ from pathlib import Path
 
 import albumgan
 from albumgan.atomic import write_bytes
-from albumgan.bot.cards import format_value
+from albumgan.bot.cards import fitted_note, format_value
 from albumgan.bot.config import (
     LOG_FORMATS,
     BotConfig,
@@ -265,6 +265,13 @@ def _run_about(args, config: BotConfig) -> int:
             spent = f" over {minutes:g} minutes" if minutes is not None else ""
             runs = len(info.lineage.get("segments", []))
             print(f"{'':13} trained {info.lineage['total_steps']:,} steps{spent} in {runs} run(s)")
+        if info.schema is not None and info.trained_ranges.bounds:
+            specs = {spec.name: spec for spec in info.schema.features}
+            spans = ", ".join(
+                f"{name} {format_value(specs[name], low)} to {format_value(specs[name], high)}"
+                for name, (low, high) in info.trained_ranges.bounds.items()
+            )
+            print(f"{'':13} trained on {spans}; songs beyond are given the nearest")
         weak = (dataset.get("provenance") or {}).get("weak_labels")
         if weak and info.conditional:
             print(f"{'':13} weak labels: {weak}")
@@ -378,9 +385,12 @@ def _report(result: CoverResult, output: Path) -> None:
         for spec in DEFAULT_SCHEMA.features:
             value = report.values.get(spec.name)
             source = report.sources.get(spec.name, "")
-            print(f"  {spec.name:17} {format_value(spec, value):>10}  {source}")
-        if report.missing_note:
-            print(f"  note: {report.missing_note}")
+            used = report.fitted.get(spec.name)
+            given = f" (model given {format_value(spec, used)})" if used is not None else ""
+            print(f"  {spec.name:17} {format_value(spec, value):>10}  {source}{given}")
+        for note in (report.missing_note, fitted_note(report)):
+            if note:
+                print(f"  note: {note}")
     print(
         f"  seed {result.seed} · model {result.model_name} {result.model_version} · "
         f"{'not saved' if result.generation_id is None else f'cover #{result.generation_id}'} · "

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from albumgan.bot.cards import render_features_card
+from albumgan.bot.cards import fitted_note, render_features_card
 from albumgan.bot.db import GenerationRecord, LatentStep
 from albumgan.bot.types import FeatureReport, Requester, UserError
 from albumgan.latent import SEED_LIMIT, latents_from_seeds, perturb
@@ -90,7 +90,8 @@ class Job:
             title=self.title,
             subtitle=self.subtitle,
             sources=report.sources,
-            note=report.missing_note,
+            notes=(report.missing_note, fitted_note(report)),
+            fitted=report.fitted,
             parameters=parameters,
         )
 
@@ -109,6 +110,8 @@ class Job:
         if self.report is not None:
             parameters["features"] = self.report.values
             parameters["feature_sources"] = self.report.sources
+            if self.report.fitted:  # what the model was given where a value lay beyond its training
+                parameters["features_given"] = self.report.fitted
         return parameters
 
     def record(self, who: Requester, info: ModelInfo) -> GenerationRecord:

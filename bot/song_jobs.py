@@ -4,6 +4,8 @@ condition vector the ACGAN takes. The service runs this before it takes a genera
 
 from __future__ import annotations
 
+import dataclasses
+
 from albumgan.bot.jobs import Job
 from albumgan.bot.lookups import Lookups, artists, average, feature_report
 from albumgan.bot.types import FeatureReport, UserError
@@ -19,6 +21,8 @@ async def song_job(lookups: Lookups, acgan: ModelInfo, ref: SpotifyRef, link: st
     else:
         kind, untitled = "album", "Untitled album"
         subject, input_ids, report = await _album(lookups, ref)
+    _, moved = acgan.trained_ranges.fit(report.values)
+    report = dataclasses.replace(report, fitted={name: used for name, (_, used) in moved.items()})
     labels, mask = acgan.encode(report.values)
     return Job(
         kind=kind,

@@ -64,13 +64,15 @@ class Requester:
 @dataclass(frozen=True)
 class FeatureReport:
     """The features that conditioned a cover: raw values by name (None = missing),
-    where each came from, and how missing ones were filled."""
+    where each came from, how missing ones were filled, and which values lay outside what
+    the model learned (albumgan.labels.TrainedRanges) with the value it was given instead."""
 
     values: dict[str, float | None]
     sources: dict[str, str] = field(default_factory=dict)
     missing_note: str = ""  # e.g. "popularity unknown: left to the model (masked)"
     tracks_used: int = 1  # albums: how many tracks had features
     tracks_total: int = 1
+    fitted: dict[str, float] = field(default_factory=dict)  # name -> value used, where it moved
 
 
 # How many covers one answer shows: "single", a 2x2 "grid" of candidates, or "server"

@@ -32,6 +32,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="PATH",
         help="also write the small fp16 state that `albumgan-train --fine-tune PATH` continues from",
     )
+    p.add_argument(
+        "--data",
+        type=Path,
+        metavar="DATASET",
+        help="the checkpoint's training dataset, to record each feature's trained range when an "
+        "older conditional checkpoint lacks them",
+    )
     p.add_argument("--tolerance", type=float, default=FP32_TOLERANCE, help="fp32 parity tolerance")
     p.add_argument("--fp16-tolerance", type=float, default=FP16_TOLERANCE, help="fp16 parity tolerance")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -74,6 +81,7 @@ def main(argv: list[str] | None = None) -> int:
             tolerance=args.tolerance,
             fp16_tolerance=args.fp16_tolerance,
             subpixel=not args.no_subpixel,
+            dataset=args.data,
         )
     except ExportError as exc:
         print(f"albumgan-export: error: {exc}", file=sys.stderr)

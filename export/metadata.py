@@ -41,7 +41,7 @@ def _now() -> str:
 
 def dataset_summary(meta: ModelInfo) -> dict:
     """What the model was trained on: content hash, image count, provenance; for a
-    conditional model also the weak-label caveat."""
+    conditional model also the weak-label caveat and each feature's trained range."""
     summary = {
         "content_hash": meta.dataset.get("content_hash", ""),
         "count": int(meta.dataset.get("count", 0)),
@@ -49,6 +49,8 @@ def dataset_summary(meta: ModelInfo) -> dict:
     }
     if meta.kind == "acgan":
         summary["label_note"] = WEAK_LABEL_NOTE
+        if meta.trained_ranges.bounds:
+            summary["label_ranges"] = meta.trained_ranges.to_dict()
     return summary
 
 

@@ -53,6 +53,7 @@ from albumgan.modelfile import (
     describe_session,
 )
 from albumgan.training.checkpoint import CheckpointError, load_generator
+from albumgan.training.data.format import DatasetError, ShardedDataset
 from albumgan.training.networks import to_uint8_nhwc
 
 log = logging.getLogger(__name__)
@@ -183,6 +184,32 @@ def _build_variant(
     return image_bytes, report
 
 
+def _with_trained_ranges(meta: ModelInfo, dataset: str | os.PathLike | None) -> ModelInfo:
+    """`meta` with the trained ranges of a conditional model: its own, else `dataset`'s when
+    that is the data it was trained on. Without either the file is still valid, but the bot
+    passes song features to it unclipped, so say so."""
+    if meta.schema is None or meta.trained_ranges.bounds:
+        return meta
+    if dataset is None:
+        log.warning(
+            "%s records no trained feature ranges (trained before they were recorded): pass --data "
+            "with its training dataset, or the bot will feed songs' features to it unclipped",
+            meta.path,
+        )
+        return meta
+    try:
+        data = ShardedDataset(dataset, meta.resolution)
+    except DatasetError as exc:
+        raise ExportError(str(exc)) from exc
+    if data.content_hash != meta.dataset.get("content_hash"):
+        raise ExportError(
+            f"{dataset} (content hash {data.content_hash[:12]}) is not the dataset {meta.path} was trained on "
+            f"({str(meta.dataset.get('content_hash'))[:12]})"
+        )
+    ranges = data.label_ranges()
+    return replace(meta, trained_ranges=ranges, dataset={**meta.dataset, "label_ranges": ranges.to_dict()})
+
+
 def export_checkpoint(
     checkpoint: str | os.PathLike,
     out: str | os.PathLike,
@@ -195,13 +222,15 @@ def export_checkpoint(
     tolerance: float = FP32_TOLERANCE,
     fp16_tolerance: float = FP16_TOLERANCE,
     subpixel: bool = True,
+    dataset: str | os.PathLike | None = None,
 ) -> list[ExportedModel]:
     """Export a checkpoint's (EMA) generator to `out` (and, with fp16, `NAME.fp16.onnx`).
 
     All variants are built and checked in temporary files next to `out` first and moved
     into place only when every check passed; on any failure nothing at the target paths
     changes and no temporary file is left behind. `subpixel=False` exports upsample + conv
-    as they are (bigger FLOP count, smaller file)."""
+    as they are (bigger FLOP count, smaller file). `dataset`, the checkpoint's own training
+    data, supplies the trained feature ranges of a conditional checkpoint that predates them."""
     out = Path(out)
     if out.suffix != ".onnx":
         raise ExportError(f"output {out} must end in .onnx")
@@ -211,6 +240,7 @@ def export_checkpoint(
         generator, meta = load_generator(checkpoint, ema=ema)
     except CheckpointError as exc:
         raise ExportError(str(exc)) from exc
+    meta = _with_trained_ranges(meta, dataset)
     bake_parametrizations(generator)
     name = name or out.stem
     sha = weights_sha256(generator)

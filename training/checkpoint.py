@@ -33,7 +33,7 @@ from torch import nn
 
 from albumgan.atomic import atomic_write, remove_temps, write_bytes
 from albumgan.labels import LabelSchema, SchemaError
-from albumgan.modelfile import ModelInfo
+from albumgan.modelfile import ModelInfo, trained_ranges_of
 from albumgan.training.architectures import GENERATORS, LEGACY_ARCH, build
 from albumgan.training.projected import FROZEN_PREFIXES
 
@@ -109,6 +109,7 @@ def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[nn.Module
     try:
         schema_dict = meta_in.get("label_schema")
         schema = LabelSchema.from_dict(schema_dict) if schema_dict else None
+        ranges = trained_ranges_of(meta_in.get("dataset", {}), schema)
     except SchemaError as exc:
         raise CheckpointError(f"{path}: {exc}") from exc
     meta = ModelInfo(
@@ -121,6 +122,7 @@ def load_generator(path: str | os.PathLike, ema: bool = True) -> tuple[nn.Module
         latent_prior=meta_in.get("latent_prior", "normal"),
         schema=schema,
         dataset=dict(meta_in.get("dataset", {})),
+        trained_ranges=ranges,
         eval={},
         created=meta_in.get("created", ""),
         sha256="",

@@ -122,6 +122,8 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         "count": len(dataset),
         "provenance": dataset.manifest.get("provenance", {}),
     }
+    if conditional:  # the bot moves a song's features into these (albumgan.labels.TrainedRanges)
+        dataset_meta["label_ranges"] = dataset.label_ranges().to_dict()
     if resume and start is not None and start["meta"]["dataset"]["content_hash"] != dataset.content_hash:
         raise TrainingError(f"{data_dir} is not the dataset the run was trained on (use --fine-tune to switch)")
 

@@ -33,7 +33,11 @@ def test_values_read_with_units():
 
 def test_card_draws_known_bars_in_colour_and_unknown_in_grey():
     png = render_features_card(
-        VALUES, title="Demo Song", subtitle="Demo Artist", sources={"energy": "reccobeats"}, note="popularity unknown"
+        VALUES,
+        title="Demo Song",
+        subtitle="Demo Artist",
+        sources={"energy": "reccobeats"},
+        notes=["popularity unknown"],
     )
     image = np.asarray(Image.open(io.BytesIO(png)).convert("RGB")).astype(int)
     height, width, _ = image.shape

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from albumgan.atomic import fsync_dir
-from albumgan.labels import DEFAULT_SCHEMA, LabelSchema
+from albumgan.labels import DEFAULT_SCHEMA, LabelSchema, TrainedRanges
 
 FORMAT_NAME = "albumgan-dataset"
 FORMAT_VERSION = 1
@@ -195,6 +195,10 @@ class ShardedDataset:
     @property
     def content_hash(self) -> str:
         return self.manifest["content_hash"]
+
+    def label_ranges(self) -> TrainedRanges:
+        """Each feature's raw range over the items: what a model trained here learned."""
+        return self.schema.observed_ranges(item.features for item in self.items)
 
     def image(self, index: int) -> np.ndarray:
         shard, row = divmod(index, self.shard_size)
