@@ -78,11 +78,13 @@ def render_features_card(
     feature values by name (None = unknown); `fitted` the values the model was given instead,
     drawn as a white tick on their bars."""
     fitted = fitted or {}
-    footer_lines = [line for line in (_sources_line(sources or {}), *notes) if line]
+    big, mid, small = _font(30), _font(24), _font(19)
+    footer_lines = [
+        line for note in (_sources_line(sources or {}), *notes) if note for line in _wrap(note, small, WIDTH - 48)
+    ]
     height = TOP + ROW_H * len(schema) + 16 + 30 * len(footer_lines) + 12
     image = Image.new("RGB", (WIDTH, height), BG)
     draw = ImageDraw.Draw(image)
-    big, mid, small = _font(30), _font(24), _font(19)
 
     draw.text((24, 18), _fit(draw, title, big, WIDTH - 48), font=big, fill=TEXT)
     if subtitle:
@@ -134,6 +136,20 @@ def _hatch(draw: ImageDraw.ImageDraw, box: tuple[int, int, int, int]) -> None:
             fill=UNKNOWN,
             width=3,
         )
+
+
+def _wrap(text: str, font, max_width: int, max_lines: int = 3) -> list[str]:
+    """`text` in lines of whole words that fit `max_width`; the last one cut with "…" if
+    there is more (a note names at most a few features, so three lines hold it)."""
+    lines: list[str] = []
+    for word in text.split():
+        if lines and font.getlength(f"{lines[-1]} {word}") <= max_width:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    if len(lines) > max_lines:
+        lines = lines[: max_lines - 1] + [" ".join(lines[max_lines - 1 :])]
+    return lines
 
 
 def _fit(draw: ImageDraw.ImageDraw, text: str, font, max_width: int) -> str:

@@ -266,10 +266,11 @@ def _run_about(args, config: BotConfig) -> int:
             runs = len(info.lineage.get("segments", []))
             print(f"{'':13} trained {info.lineage['total_steps']:,} steps{spent} in {runs} run(s)")
         if info.schema is not None and info.trained_ranges.bounds:
-            specs = {spec.name: spec for spec in info.schema.features}
+            bounds = info.trained_ranges.bounds
             spans = ", ".join(
-                f"{name} {format_value(specs[name], low)} to {format_value(specs[name], high)}"
-                for name, (low, high) in info.trained_ranges.bounds.items()
+                f"{spec.name} {format_value(spec, bounds[spec.name][0])} to {format_value(spec, bounds[spec.name][1])}"
+                for spec in info.schema.features
+                if spec.name in bounds
             )
             print(f"{'':13} trained on {spans}; songs beyond are given the nearest")
         weak = (dataset.get("provenance") or {}).get("weak_labels")

@@ -62,3 +62,12 @@ def test_card_draws_known_bars_in_colour_and_unknown_in_grey():
 def test_long_and_unicode_titles_fit():
     png = render_features_card(VALUES, title="Ünïcødé — " + "very long title " * 30)
     assert Image.open(io.BytesIO(png)).size[0] == 800
+
+
+def test_long_notes_wrap_onto_more_lines_instead_of_being_cut():
+    def height(note: str) -> int:
+        return Image.open(io.BytesIO(render_features_card(VALUES, title="Song", notes=[note]))).size[1]
+
+    one_line = height("popularity unknown")
+    assert height("energy 0.76, " * 8) == one_line + 30  # two lines
+    assert height("energy 0.76, " * 100) == one_line + 2 * 30  # three at most, the last cut
