@@ -256,8 +256,13 @@ def _run_about(args, config: BotConfig) -> int:
         print(f"{'':13} {info.path} sha256 {info.sha256[:12]}")
         if info.eval.get("fid") is not None:
             copies = "no memorised covers" if info.eval.get("memorisation_passed") else "MEMORISATION CHECK FAILED"
+            variety = (
+                f", precision {info.eval['precision']}, recall {info.eval['recall']}"
+                if info.eval.get("recall") is not None
+                else ""
+            )
             print(
-                f"{'':13} quality: FID {info.eval['fid']}, KID {info.eval.get('kid')} "
+                f"{'':13} quality: FID {info.eval['fid']}, KID {info.eval.get('kid')}{variety} "
                 f"({info.eval.get('n')} samples), {copies}"
             )
         if info.lineage.get("total_steps"):

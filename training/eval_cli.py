@@ -1,6 +1,6 @@
 """albumgan-eval: measure a generator (training checkpoint or exported ONNX file).
 
-    albumgan-eval MODEL --data DATASET [--n 5000] [--metrics fid,kid,memorisation,steering]
+    albumgan-eval MODEL --data DATASET [--n 5000] [--metrics fid,kid,precision_recall,memorisation,steering]
                   [--out DIR] [--holdout FILE|DIR] [--seed 0] [--cache-dir DIR] [--resolution PX]
 
 Writes DIR/eval.json (the full report), DIR/summary.json (the compact figures for
@@ -27,6 +27,7 @@ from albumgan.training.metrics.evaluate import (
 from albumgan.training.metrics.inception import BACKENDS, FeatureError
 from albumgan.training.metrics.kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS
 from albumgan.training.metrics.memorisation import DEFAULT_COPY_THRESHOLD
+from albumgan.training.metrics.precision_recall import DEFAULT_NEAREST_K
 from albumgan.training.metrics.samplers import ModelLoadError, open_sampler
 
 log = logging.getLogger("albumgan-eval")
@@ -103,6 +104,12 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULT_COPY_THRESHOLD,
         help="cosine distance below which a sample counts as a suspected copy",
     )
+    p.add_argument(
+        "--nearest-k",
+        type=_positive_int,
+        default=DEFAULT_NEAREST_K,
+        help="neighbours that make each cover's neighbourhood for precision/recall",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bars")
     p.add_argument("-v", "--verbose", action="store_true")
     return p
@@ -125,6 +132,7 @@ def main(argv: list[str] | None = None) -> int:
         kid_subsets=args.kid_subsets,
         kid_subset_size=args.kid_subset_size,
         copy_threshold=args.copy_threshold,
+        nearest_k=args.nearest_k,
         sweep_seeds=args.sweep_rows,
         holdout=args.holdout,
         cache_dir=args.cache_dir,

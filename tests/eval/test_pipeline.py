@@ -62,6 +62,7 @@ def test_checkpoint_pipeline_computes_metrics_and_hits_the_cache(tmp_path, cover
     assert np.isfinite(first["fid"]["value"]) and first["fid"]["value"] > 0
     assert set(first["kid"]) >= {"mean", "std", "subsets", "subset_size"} and first["kid"]["subset_size"] == N
     assert first["memorisation"]["generated"]["n"] == N and "steering" not in first
+    assert first["precision_recall"]["n"] == N and 0 <= first["summary"]["recall"] <= 1
     assert first["summary"]["fid"] == round(first["fid"]["value"], 2)
     on_disk = json.loads((tmp_path / "out" / "eval.json").read_text())
     assert on_disk["fid"] == first["fid"] and on_disk["kid"] == first["kid"]
@@ -87,13 +88,20 @@ def test_checkpoint_pipeline_computes_metrics_and_hits_the_cache(tmp_path, cover
 
 def test_fid_of_the_covers_against_themselves_is_zero_and_against_noise_large(covers, cache_dir, extractor):
     config = EvalConfig(
-        n=COVERS, metrics=("fid", "kid", "memorisation"), kid_subsets=10, cache_dir=cache_dir, progress=False
+        n=COVERS,
+        metrics=("fid", "kid", "precision_recall", "memorisation"),
+        kid_subsets=10,
+        cache_dir=cache_dir,
+        progress=False,
     )
     itself = evaluate(ReplaySampler(covers), covers, config, extractor=extractor)
     noise = evaluate(ReplaySampler(covers, noise=True), covers, config, extractor=extractor)
     assert itself["fid"]["value"] == pytest.approx(0.0, abs=1e-2)
     assert noise["fid"]["value"] > 100
     assert noise["kid"]["mean"] > 10 * abs(itself["kid"]["mean"]) + 0.01
+    # The covers themselves reach every real cover; noise looks like none of them.
+    assert itself["precision_recall"]["precision"] == 1.0 and itself["precision_recall"]["coverage"] == 1.0
+    assert noise["precision_recall"]["precision"] == 0.0 and noise["precision_recall"]["coverage"] == 0.0
     # A model that replays its training covers is caught, whatever its FID.
     assert itself["memorisation"]["suspected_copies"] == COVERS and itself["memorisation"]["passed"] is False
     assert noise["memorisation"]["suspected_copies"] == 0 and noise["memorisation"]["passed"] is True

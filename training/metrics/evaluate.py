@@ -26,6 +26,7 @@ from albumgan.training.metrics.grids import image_grid, pair_grid, with_caption
 from albumgan.training.metrics.inception import FEATURES_NAME, InceptionFeatures, resize_description
 from albumgan.training.metrics.kid import DEFAULT_SUBSET_SIZE, DEFAULT_SUBSETS, kid
 from albumgan.training.metrics.memorisation import DEFAULT_COPY_THRESHOLD, memorisation_report
+from albumgan.training.metrics.precision_recall import DEFAULT_NEAREST_K, precision_recall
 from albumgan.training.metrics.reference import RealFeatureCache
 from albumgan.training.metrics.samplers import (
     SEED_STRIDE,
@@ -57,6 +58,7 @@ class EvalConfig:
     kid_subsets: int = DEFAULT_SUBSETS
     kid_subset_size: int = DEFAULT_SUBSET_SIZE
     copy_threshold: float = DEFAULT_COPY_THRESHOLD
+    nearest_k: int = DEFAULT_NEAREST_K
     closest_pairs: int = 16
     sweep_seeds: int = 4
     holdout: Path | None = None  # a file of item ids inside the dataset, or a dataset directory
@@ -107,6 +109,14 @@ def _kid(ctx: EvalContext) -> dict:
             ctx.holdout_features, ctx.train_features, c.kid_subsets, c.kid_subset_size, seed=c.seed
         ).to_dict()
     return result
+
+
+def _precision_recall(ctx: EvalContext) -> dict:
+    c = ctx.config
+    try:
+        return precision_recall(ctx.generated_features, ctx.train_features, c.nearest_k, seed=c.seed).to_dict()
+    except ImportError as exc:  # an install without the eval extra: one line naming it
+        raise EvalError(str(exc)) from exc
 
 
 def _memorisation(ctx: EvalContext) -> dict:
@@ -195,6 +205,7 @@ def _steering(ctx: EvalContext) -> dict:
 METRICS: dict[str, Callable[[EvalContext], dict]] = {
     "fid": _fid,
     "kid": _kid,
+    "precision_recall": _precision_recall,
     "memorisation": _memorisation,
     "steering": _steering,
 }
@@ -385,6 +396,9 @@ def summary(report: dict) -> dict:
     if "kid" in report:
         out["kid"] = round(report["kid"]["mean"], 6)
         out["kid_std"] = round(report["kid"]["std"], 6)
+    if "precision_recall" in report:
+        for name in ("precision", "recall", "density", "coverage"):
+            out[name] = round(report["precision_recall"][name], 3)
     if "memorisation" in report:
         out["suspected_copies"] = report["memorisation"]["suspected_copies"]
         out["memorisation_passed"] = report["memorisation"]["passed"]
@@ -418,6 +432,12 @@ def format_report(report: dict) -> list[str]:
         k = report["kid"]
         lines.append(
             f"KID: {k['mean'] * 1e3:.2f} ± {k['std'] * 1e3:.2f} x10^-3 ({k['subsets']} subsets of {k['subset_size']})"
+        )
+    if "precision_recall" in report:
+        pr = report["precision_recall"]
+        lines.append(
+            f"precision {pr['precision']:.3f}, density {pr['density']:.3f} (fidelity); recall {pr['recall']:.3f}, "
+            f"coverage {pr['coverage']:.3f} (diversity); k={pr['nearest_k']}, {pr['n']} covers a side"
         )
     if "memorisation" in report:
         m = report["memorisation"]
