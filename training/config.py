@@ -55,6 +55,7 @@ class LossConfig:
     feature_dropout: float = 0.0  # ACGAN: chance to hide each requested feature from G
     lecam_weight: float = 0.0  # LeCam regulariser on the critic's scores (0 = off; the paper uses 0.1-0.3)
     lecam_decay: float = 0.99  # decay of its moving averages of real and fake scores
+    mode_seeking: float = 0.0  # MSGAN's mode-seeking term in the G loss (0 = off; the paper uses 1)
 
 
 @dataclass
@@ -218,6 +219,7 @@ def validate(c: Config) -> None:
     _require(0.0 <= c.loss.feature_dropout < 1.0, "loss.feature_dropout must be in [0, 1)")
     _require(c.loss.lecam_weight >= 0, "loss.lecam_weight must be >= 0")
     _require(0.0 <= c.loss.lecam_decay < 1.0, "loss.lecam_decay must be in [0, 1)")
+    _require(c.loss.mode_seeking >= 0, "loss.mode_seeking must be >= 0")
     _require(c.logan.beta >= 0 and c.logan.alpha >= 0, "logan.alpha and logan.beta must be >= 0")
     try:
         parse_policy(c.augment.policy)

@@ -22,6 +22,12 @@ away. The two averages are training state (`GANLoss.state_dict`, saved with the 
 Under DDP each process averages its own share of the batch and the checkpoint keeps the
 first process's averages, so a resumed multi-process run is exact on that process only.
 
+Mode seeking (Mao et al. 2019, MSGAN), `loss.mode_seeking` > 0: in the G phase the batch's
+second half gets the first half's conditions, and G pays the inverse of how far apart each
+pair's images are per unit of latent distance. A conditional generator on few covers per
+condition tends to let the condition decide the picture and ignore z; this term makes two
+latents with one condition draw two different covers.
+
 LOGAN (Wu et al. 2019): before a G update, z moves one natural-gradient step up the critic's
 score, dz = alpha / (beta + |g|^2) * g with g = d D(G(z)) / dz per sample, and the G loss is
 back-propagated through dz (create_graph). With the uniform prior z' is clipped to [-1, 1] as
@@ -64,6 +70,13 @@ OBJECTIVES: dict[str, Objective] = {
 def masked_mse(pred: Tensor, target: Tensor, mask: Tensor) -> Tensor:
     """Mean squared error over present features only (0 when nothing is present)."""
     return ((pred - target).pow(2) * mask).sum() / mask.sum().clamp(min=1.0)
+
+
+def mode_seeking(images_a: Tensor, images_b: Tensor, z_a: Tensor, z_b: Tensor, eps: float = 1e-5) -> Tensor:
+    """MSGAN's term: 1 / (image distance / latent distance), per pair, averaged."""
+    image_distance = (images_a - images_b).abs().flatten(1).mean(1)
+    latent_distance = (z_a - z_b).abs().flatten(1).mean(1)
+    return (1.0 / (image_distance / latent_distance + eps)).mean()
 
 
 class LeCam:
@@ -244,15 +257,25 @@ class GANLoss:
     def _generator(self, z, gen_labels, gen_mask):
         stats = {}
         dz = None
+        pairs = len(z) // 2 if self.loss.mode_seeking else 0
+        if pairs and gen_labels is not None:
+            gen_labels, gen_mask = (torch.cat([t[:pairs], t[:pairs], t[2 * pairs :]]) for t in (gen_labels, gen_mask))
         if self.logan.enabled:
             z, dz = self.latent_step(z, gen_labels, gen_mask, create_graph=True)
             stats["G/dz"] = dz.detach().norm(dim=1).mean()
         G = self.G if self.logan.enabled else self.G_fast
         D = self.D if self.logan.enabled else self.D_fast
         with self.autocast():
-            score, aux = D(self.augment(G(z, gen_labels, gen_mask)), gen_labels, gen_mask)
+            fake = G(z, gen_labels, gen_mask)
+            score, aux = D(self.augment(fake), gen_labels, gen_mask)
         loss = self.objective.generator(score)
         stats["G/adv"] = loss.detach()
+        if pairs:
+            seeking = mode_seeking(
+                fake[:pairs].float(), fake[pairs : 2 * pairs].float(), z[:pairs], z[pairs : 2 * pairs]
+            )
+            loss = loss + self.loss.mode_seeking * seeking
+            stats["G/ms"] = seeking.detach()
         if aux is not None and self.loss.aux_weight:
             aux_loss = masked_mse(aux, gen_labels, gen_mask)
             loss = loss + self.loss.aux_weight * aux_loss

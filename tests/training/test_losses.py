@@ -2,7 +2,7 @@ import pytest
 import torch
 
 from albumgan.training.config import Config, LoganConfig, LossConfig, ModelConfig
-from albumgan.training.losses import GANLoss, LeCam, masked_mse
+from albumgan.training.losses import GANLoss, LeCam, masked_mse, mode_seeking
 from albumgan.training.networks import Critic, Generator
 
 
@@ -134,3 +134,32 @@ def test_lecam_weight_adds_to_the_critic_loss_only_when_on():
     assert "D/lecam" not in stats and plain.state_dict() == {}
     assert total.item() == pytest.approx(base.item() + 0.3 * lecam_stats["D/lecam"].item(), rel=1e-5)
     assert regularised.state_dict()["lecam"]["real_average"] == pytest.approx(lecam_stats["D/real"].item())
+
+
+def test_mode_seeking_costs_more_when_the_latent_changes_the_image_less():
+    z_a, z_b = torch.zeros(4, 8), torch.ones(4, 8)
+    far, near = torch.zeros(4, 3, 2, 2), torch.full((4, 3, 2, 2), 0.5)
+    assert mode_seeking(far, far + 1.0, z_a, z_b).item() == pytest.approx(1.0, rel=1e-4)
+    assert mode_seeking(near, near + 0.1, z_a, z_b).item() == pytest.approx(10.0, rel=1e-3)
+    assert mode_seeking(far, far, z_a, z_b).item() > 1e4  # G ignores z: the term explodes
+
+
+def test_mode_seeking_pairs_two_latents_with_one_condition_and_trains_g_through_it():
+    G, _, loss = make("hinge", c_dim=10, mode_seeking=1.0)
+    seen = {}
+    forward = G.forward
+
+    def spy(z, labels=None, mask=None):
+        seen["labels"], seen["mask"] = labels, mask
+        return forward(z, labels, mask)
+
+    G.forward = spy
+    labels, m = torch.rand(9, 10) * 2 - 1, (torch.rand(9, 10) > 0.3).float()
+    total, stats = loss.phase_loss("G", z=torch.randn(9, 8), gen_labels=labels * m, gen_mask=m)
+    # Rows 4-7 repeat rows 0-3's conditions; the odd row out keeps its own.
+    assert torch.equal(seen["labels"][4:8], (labels * m)[:4]) and torch.equal(seen["mask"][8], m[8])
+    assert total.item() == pytest.approx((stats["G/adv"] + stats["G/aux"] + stats["G/ms"]).item(), rel=1e-5)
+    total.backward()
+    assert all(p.grad is not None for p in G.parameters() if p.requires_grad)
+    _, _, plain = make("hinge", c_dim=10)
+    assert "G/ms" not in plain.phase_loss("G", z=torch.randn(8, 8), gen_labels=labels[:8], gen_mask=m[:8])[1]
