@@ -21,6 +21,8 @@ def test_shipped_model_is_self_describing_small_and_measured(kind):
     assert (info.kind, info.resolution) == (kind, 64)
     assert info.dataset["count"] > 1000 and info.dataset["content_hash"]
     assert info.eval["n"] >= 1000 and info.eval["fid"] > 0 and info.eval["memorisation_passed"] is True
+    if kind == "unconditional":  # measured since precision/recall existed (docs/QUALITY.md)
+        assert 0 < info.eval["precision"] <= 1 and 0 < info.eval["recall"] <= 1
     if kind == "acgan":
         assert "NOT the tracks' own" in info.dataset["provenance"]["weak_labels"]
         assert len(info.schema) == 10
@@ -38,4 +40,6 @@ def test_about_reports_quality_and_weak_labels(capsys):
     assert main(["--config", str(REPO / "bot.toml"), "about"]) == 0
     out = capsys.readouterr().out
     assert out.count("quality: FID") == 2 and "no memorised covers" in out
+    measured = [path for path in SHIPPED.values() if "recall" in Engine.load(path, device="cpu").info.eval]
+    assert measured and out.count(", recall ") == len(measured)
     assert out.count("weak labels:") == 1
