@@ -79,6 +79,9 @@ class OptimConfig:
     g_lr: float = 2e-4
     d_lr: float = 2e-4
     betas: list[float] = field(default_factory=lambda: [0.0, 0.99])  # Adam only
+    # Both rates ramp up linearly over a run's first steps: a fine-tune's optimisers start
+    # without moments, and full-rate steps then knock a trained model off its optimum.
+    warmup_steps: int = 0
 
 
 @dataclass
@@ -228,6 +231,7 @@ def validate(c: Config) -> None:
     _require(c.optim.kind in OPTIMIZERS, f"optim.kind must be one of {OPTIMIZERS}, got {c.optim.kind!r}")
     _require(len(c.optim.betas) == 2, "optim.betas must have two values")
     _require(c.optim.g_lr > 0 and c.optim.d_lr > 0, "optim.g_lr and optim.d_lr must be > 0")
+    _require(c.optim.warmup_steps >= 0, "optim.warmup_steps must be >= 0")
     for key in ("batch_size", "steps", "checkpoint_every", "sample_every", "log_every", "grid"):
         _require(getattr(c.train, key) >= 1, f"train.{key} must be >= 1")
     _require(c.train.minutes >= 0, "train.minutes must be >= 0")

@@ -43,7 +43,7 @@ from albumgan.training.architectures import (
     build,
     network_state,
 )
-from albumgan.training.config import Config, ModelConfig
+from albumgan.training.config import Config, ModelConfig, OptimConfig
 from albumgan.training.data.format import ShardedDataset
 from albumgan.training.data.loader import BatchLoader
 from albumgan.training.losses import GANLoss
@@ -171,6 +171,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     torch.manual_seed(config.train.seed * 1000 + rank + 1)  # noise differs across ranks
     step, images, seconds_before = 0, 0, 0.0
     lineage_before = earlier_segments(start, resume)
+    steps_before = sum(int(segment["steps"]) for segment in lineage_before)  # the EMA's age at this run's step 0
     if resume and start is not None:
         train_state = start["training"]
         opt_G.load_state_dict(train_state["opt_G"])
@@ -292,6 +293,8 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     )
     try:
         while step < config.train.steps:
+            set_learning_rates(((opt_G, config.optim.g_lr), (opt_D, config.optim.d_lr)), step, config.optim)
+
             # Critic updates.
             G.requires_grad_(False)
             D.requires_grad_(True)
@@ -336,8 +339,10 @@ def training_loop(  # noqa: C901 (one readable function, by design)
             scaler_G.update()
             accumulate(stats, g_stats)
 
-            # EMA generator (decay warmed up so early snapshots are not the random init).
-            update_ema(G_ema, G, min(config.train.ema, (1 + step) / (10 + step)))
+            # EMA generator (decay warmed up so early snapshots are not the random init; a
+            # fine-tune's EMA is as old as its starting model, so it keeps its average).
+            age = steps_before + step
+            update_ema(G_ema, G, min(config.train.ema, (1 + age) / (10 + age)))
             step += 1
             bar.advance(step, images)
 
@@ -483,6 +488,15 @@ def init_distributed(device_name: str) -> tuple[int, int, torch.device]:
     if world > 1 and not dist.is_initialized():
         dist.init_process_group(backend="nccl" if device.type == "cuda" else "gloo")
     return rank, world, device
+
+
+def set_learning_rates(optimisers, step: int, optim: OptimConfig) -> None:
+    """Each optimiser at its configured rate, scaled by the warm-up ramp at this step. Set every
+    step, so a resumed run takes the rates of its (possibly --set) config, not its checkpoint's."""
+    ramp = min(1.0, (step + 1) / optim.warmup_steps) if optim.warmup_steps else 1.0
+    for optimiser, lr in optimisers:
+        for group in optimiser.param_groups:
+            group["lr"] = lr * ramp
 
 
 def make_optimizer(params, config: Config, lr: float) -> torch.optim.Optimizer:

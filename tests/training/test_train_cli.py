@@ -141,6 +141,37 @@ def test_fine_tune_starts_fresh_from_the_weights(tmp_path, synthetic_dataset, ti
         assert_same_training_state(a, b)
 
 
+def test_fine_tune_continues_the_starting_models_average(tmp_path, synthetic_dataset, tiny_config):
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    assert train("--config", tiny_config(), "--data", synthetic_dataset, "--out", base) == 0
+    source = base / "checkpoints" / "ckpt-000004.pt"
+    args = ("--data", synthetic_dataset, "--out", tuned, "--fine-tune", source, "--steps", 1)
+    assert train("--config", tiny_config(), *args, "--set", "train.ema=0.9") == 0
+    a, b = ckpt.load_checkpoint(source), ckpt.load_checkpoint(tuned / "checkpoints" / "ckpt-000001.pt")
+    # The EMA's warm-up counts the source's 4 steps: decay (1 + 4) / (10 + 4), not a restart's 1 / 10.
+    decay = 5 / 14
+    buffers = ("running_mean", "running_var", "num_batches_tracked")  # copied from G, not averaged
+    weights = [key for key in a["generator_ema"]["state"] if not key.endswith(buffers)]
+    assert weights
+    for key in weights:
+        expected = torch.lerp(a["generator_ema"]["state"][key], b["generator"]["state"][key], 1 - decay)
+        assert torch.allclose(b["generator_ema"]["state"][key], expected, atol=1e-6), key
+
+
+def test_learning_rates_warm_up_and_follow_the_config_on_resume(tmp_path, synthetic_dataset, tiny_config):
+    run = tmp_path / "run"
+    warm_up = ("--set", "optim.warmup_steps=10")
+    assert train("--config", tiny_config(), "--data", synthetic_dataset, "--out", run, "--steps", 2, *warm_up) == 0
+    state = ckpt.load_checkpoint(run / "checkpoints" / "ckpt-000002.pt")["training"]
+    # The second step ran at 2/10 of the configured 2e-4.
+    assert [g["lr"] for opt in ("opt_G", "opt_D") for g in state[opt]["param_groups"]] == pytest.approx([4e-5, 4e-5])
+    resumed = ("--resume", "--out", run, "--steps", 3, "--set", "optim.warmup_steps=0", "--set", "optim.g_lr=1e-4")
+    assert train(*resumed) == 0
+    state = ckpt.load_checkpoint(run / "checkpoints" / "ckpt-000003.pt")["training"]
+    assert state["opt_G"]["param_groups"][0]["lr"] == pytest.approx(1e-4)  # the --set rate, not the checkpoint's
+    assert state["opt_D"]["param_groups"][0]["lr"] == pytest.approx(2e-4)
+
+
 def test_fine_tune_refuses_a_different_model_kind(tmp_path, synthetic_dataset, tiny_config, capsys):
     base = tmp_path / "base"
     assert train("--config", tiny_config(), "--data", synthetic_dataset, "--out", base, "--steps", 2) == 0
@@ -173,6 +204,7 @@ def test_wall_clock_limit_stops_and_saves(tmp_path, synthetic_dataset, tiny_conf
         (["--set", "train.steps='many'"], "train.steps must be a whole number, got str 'many'"),
         (["--set", "loss.kind='lsgan'"], "loss.kind must be one of"),
         (["--set", "model.resolution=48"], "model.resolution: resolution must be a power of two"),
+        (["--set", "optim.warmup_steps=-5"], "optim.warmup_steps must be >= 0"),
         (["--set", "extra.key=1"], "unknown key 'extra' in top level"),
         (["--data", "/nonexistent/covers"], "dataset directory /nonexistent/covers does not exist"),
         (["--set", "model.resolution=128"], "has no 128px images"),
