@@ -293,7 +293,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     )
     try:
         while step < config.train.steps:
-            set_learning_rates(((opt_G, config.optim.g_lr), (opt_D, config.optim.d_lr)), step, config.optim)
+            set_learning_rates(opt_G, opt_D, config.optim, step)
 
             # Critic updates.
             G.requires_grad_(False)
@@ -490,11 +490,12 @@ def init_distributed(device_name: str) -> tuple[int, int, torch.device]:
     return rank, world, device
 
 
-def set_learning_rates(optimisers, step: int, optim: OptimConfig) -> None:
-    """Each optimiser at its configured rate, scaled by the warm-up ramp at this step. Set every
-    step, so a resumed run takes the rates of its (possibly --set) config, not its checkpoint's."""
+def set_learning_rates(opt_G, opt_D, optim: OptimConfig, step: int) -> None:
+    """Both optimisers at their configured rates, scaled by the warm-up ramp at this step. Set
+    every step, so a resumed run takes the rates of its (possibly --set) config, not its
+    checkpoint's."""
     ramp = min(1.0, (step + 1) / optim.warmup_steps) if optim.warmup_steps else 1.0
-    for optimiser, lr in optimisers:
+    for optimiser, lr in ((opt_G, optim.g_lr), (opt_D, optim.d_lr)):
         for group in optimiser.param_groups:
             group["lr"] = lr * ramp
 
