@@ -53,6 +53,11 @@ def build_parser() -> argparse.ArgumentParser:
     start = p.add_mutually_exclusive_group()
     start.add_argument("--resume", action="store_true", help="continue the run in --out exactly")
     start.add_argument("--fine-tune", type=Path, metavar="CKPT", help="start from a checkpoint's weights")
+    p.add_argument(
+        "--new-critic",
+        action="store_true",
+        help="with --fine-tune: keep the generator, start a new critic from the config's model.d_* keys",
+    )
     p.add_argument("--dry-run", action="store_true", help="print the resolved config and exit")
     p.add_argument("--progress", choices=("auto", "on", "off"), default="auto", help="tqdm status line")
     p.add_argument("-v", "--verbose", action="store_true")
@@ -124,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
             run_dir=args.out,
             resume=args.resume,
             fine_tune=args.fine_tune,
+            new_critic=args.new_critic,
             progress=progress,
         )
     except (ConfigError, DatasetError, CheckpointError, SchemaError, TrainingError, BackboneUnavailable) as exc:

@@ -39,6 +39,10 @@ class ModelConfig:
     z_dim: int = 128  # latent size
     g_width: int = 64  # dcgan: channels at full resolution x 2; fastgan: x 16 at 4x4
     d_width: int = 64  # dcgan: critic channels at half resolution; projected: head width
+    # projected: the side the frozen backbone sees, images enlarged to it (0: the model's own).
+    # ImageNet features of a 64 px image are coarse (its deepest level is 2x2); Projected GAN
+    # itself enlarges everything to 224.
+    d_backbone_resolution: int = 0
     latent_prior: str = "normal"  # "normal" | "uniform" (LOGAN's paper uses uniform)
 
 
@@ -191,6 +195,16 @@ def validate(c: Config) -> None:
     _require(
         c.model.discriminator in DISCRIMINATOR_ARCHS,
         f"model.discriminator must be one of {DISCRIMINATOR_ARCHS}, got {c.model.discriminator!r}",
+    )
+    _require(
+        c.model.d_backbone_resolution == 0
+        or (
+            c.model.discriminator == "projected"
+            and c.model.d_backbone_resolution >= c.model.resolution
+            and c.model.d_backbone_resolution % 32 == 0
+        ),
+        'model.d_backbone_resolution needs model.discriminator = "projected", a multiple of 32 and at least '
+        "model.resolution (0: the model's own)",
     )
     _require(
         not c.model.d_projection or (c.model.discriminator == "projected" and c.model.kind == "acgan"),

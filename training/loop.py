@@ -75,6 +75,7 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     run_dir: Path,  # output: config.json, checkpoints/, samples/, stats.jsonl
     resume: bool = False,  # continue from run_dir's latest checkpoint, exactly
     fine_tune: Path | None = None,  # start from this checkpoint's weights, fresh step and optimisers
+    new_critic: bool = False,  # with fine_tune: keep only the generator, build the critic from config.model
     progress: bool = True,  # tqdm status line on rank 0
 ) -> RunResult:
     # Processes and device.
@@ -94,6 +95,8 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     run_dir = Path(run_dir)
     ckpt_dir, sample_dir = run_dir / "checkpoints", run_dir / "samples"
     start = None
+    if new_critic and fine_tune is None:
+        raise TrainingError("a new critic goes with --fine-tune (a resumed run keeps its own)")
     if is_main:
         ckpt.remove_stale_temps(ckpt_dir)  # left by a run killed mid-save: they may be what filled the disk
     if resume:
@@ -108,11 +111,11 @@ def training_loop(  # noqa: C901 (one readable function, by design)
         start = ckpt.load_checkpoint(fine_tune)
         if start["kind"] != config.model.kind:
             raise TrainingError(f"{fine_tune} is a {start['kind']} model; the config asks for {config.model.kind}")
-        model = model_of_checkpoint(start, config.model)
+        model = model_of_checkpoint(start, config.model, new_critic=new_critic)
         if model != config.model:
             log.info("the model shape and latent prior come from %s: %s", fine_tune, model)
         config = dataclasses.replace(config, model=model)
-        log.info("fine-tuning from %s (step %d)", fine_tune, start["step"])
+        log.info("fine-tuning from %s (step %d)%s", fine_tune, start["step"], ", new critic" if new_critic else "")
 
     # Dataset.
     dataset = ShardedDataset(data_dir, config.model.resolution)
@@ -131,12 +134,14 @@ def training_loop(  # noqa: C901 (one readable function, by design)
     torch.manual_seed(config.train.seed)
     c_dim = len(dataset.schema) if conditional else 0
     g_entry, d_entry = (start["generator"], start["critic"]) if start is not None else network_entries(config, c_dim)
+    if new_critic:
+        d_entry = network_entries(config, c_dim)[1]
     g_size = g_entry["kwargs"]
     if g_size["resolution"] != dataset.resolution or (g_size["c_dim"] and g_size["c_dim"] != len(dataset.schema)):
         raise TrainingError(f"the checkpoint's model ({g_size}) does not fit the {dataset.resolution}px dataset")
     try:
         G = build(g_entry, GENERATORS, load_state=start is not None).to(device)
-        D = build(d_entry, DISCRIMINATORS, load_state=start is not None).to(device)
+        D = build(d_entry, DISCRIMINATORS, load_state=start is not None and not new_critic).to(device)
         G_ema = build(start["generator_ema"], GENERATORS).to(device) if start is not None else copy.deepcopy(G)
     except ValueError as exc:
         raise TrainingError(f"cannot rebuild the networks: {exc}") from exc
@@ -412,23 +417,35 @@ def network_entries(config: Config, c_dim: int) -> tuple[dict, dict]:
     g = {"z_dim": m.z_dim, "resolution": m.resolution, "width": m.g_width, "c_dim": c_dim}
     d = {"resolution": m.resolution, "width": m.d_width, "c_dim": c_dim}
     if m.discriminator == "projected":
-        d |= {"projection": m.d_projection, "aux": config.loss.aux_weight > 0, "projection_seed": config.train.seed}
+        d |= {
+            "projection": m.d_projection,
+            "aux": config.loss.aux_weight > 0,
+            "projection_seed": config.train.seed,
+            "backbone_resolution": m.d_backbone_resolution or m.resolution,
+        }
     return {"arch": m.generator, "kwargs": g}, {"arch": m.discriminator, "kwargs": d}
 
 
-def model_of_checkpoint(start: dict, model: ModelConfig) -> ModelConfig:
-    """The model section a fine-tune inherits: the checkpoint's architecture and sizes."""
+def model_of_checkpoint(start: dict, model: ModelConfig, *, new_critic: bool = False) -> ModelConfig:
+    """The model section a fine-tune inherits: the checkpoint's architecture and sizes (the
+    critic's from `model` instead when it starts anew)."""
     g, d = start["generator"], start["critic"]
-    return dataclasses.replace(
+    inherited = dataclasses.replace(
         model,
         generator=g.get("arch", LEGACY_ARCH),
-        discriminator=d.get("arch", LEGACY_ARCH),
         resolution=g["kwargs"]["resolution"],
         z_dim=g["kwargs"]["z_dim"],
         g_width=g["kwargs"]["width"],
+        latent_prior=start["meta"]["latent_prior"],
+    )
+    if new_critic:
+        return inherited
+    return dataclasses.replace(
+        inherited,
+        discriminator=d.get("arch", LEGACY_ARCH),
         d_width=d["kwargs"]["width"],
         d_projection=bool(d["kwargs"].get("projection", False)),
-        latent_prior=start["meta"]["latent_prior"],
+        d_backbone_resolution=int(d["kwargs"].get("backbone_resolution", 0)),
     )
 
 

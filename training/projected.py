@@ -1,6 +1,7 @@
 """A Projected-GAN discriminator (Sauer et al. 2021, autonomousvision/projected-gan).
 
-    image -> frozen pretrained EfficientNet-lite0, four levels (strides 4, 8, 16, 32)
+    image -> (optionally enlarged, bilinear, to `backbone_resolution`)
+          -> frozen pretrained EfficientNet-lite0, four levels (strides 4, 8, 16, 32)
           -> frozen random 1x1 convs mixing channels (CCM) and, from the deepest level up,
              levels added, upsampled 2x and mixed again (CSM)
           -> one trainable head per level (spectral-norm stride-2 convs with BatchNorm down
@@ -159,6 +160,7 @@ class ProjectedDiscriminator(Network):
         projection: bool = False,
         aux: bool = True,
         projection_seed: int = 0,
+        backbone_resolution: int = 0,
     ):
         super().__init__()
         self.resolution = check_resolution(resolution)
@@ -167,10 +169,13 @@ class ProjectedDiscriminator(Network):
         self.width, self.c_dim = int(width), int(c_dim)
         self.projection, self.aux_enabled = bool(projection and c_dim), bool(aux and c_dim)
         self.projection_seed = int(projection_seed)
+        self.backbone_resolution = int(backbone_resolution) or self.resolution
+        if self.backbone_resolution < self.resolution or self.backbone_resolution % 32:
+            raise ValueError(f"bad backbone resolution {backbone_resolution} for {resolution} px images")
         self.backbone = Backbone()
         self.projector = FeatureProjector(self.backbone.channels, self.projection_seed)
         self.projector.requires_grad_(False)
-        sides = [resolution // 2 ** (i + 1) for i in range(len(LEVEL_CUTS) - 1)]  # 2x each level's stride
+        sides = [self.backbone_resolution // 2 ** (i + 1) for i in range(len(LEVEL_CUTS) - 1)]  # 2x each level's stride
         embed_dim = EMBED_DIM if self.projection else 0
         self.embed = nn.Sequential(nn.Linear(2 * c_dim, EMBED_DIM), nn.LeakyReLU(0.2)) if self.projection else None
         self.heads = nn.ModuleList(
@@ -187,7 +192,10 @@ class ProjectedDiscriminator(Network):
             raise ValueError(
                 f"images must have shape (N, 3, {self.resolution}, {self.resolution}), got {tuple(images.shape)}"
             )
-        levels = self.projector(self.backbone(images))
+        seen = images
+        if self.backbone_resolution != self.resolution:
+            seen = F.interpolate(images, size=self.backbone_resolution, mode="bilinear", align_corners=False)
+        levels = self.projector(self.backbone(seen))
         embedding = None
         if self.embed is not None:
             embedding = self.embed(condition_vector(images, self.c_dim, labels, mask).to(images.dtype))
@@ -217,4 +225,5 @@ class ProjectedDiscriminator(Network):
             "projection": self.projection,
             "aux": self.aux_enabled,
             "projection_seed": self.projection_seed,
+            "backbone_resolution": self.backbone_resolution,
         }

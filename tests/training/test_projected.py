@@ -108,6 +108,19 @@ def test_shapes_and_conditioning_paths():
     assert torch.equal(plain(x, torch.zeros(2, 10))[0], plain(x, torch.ones(2, 10))[0])
 
 
+def test_backbone_can_see_the_images_enlarged():
+    native = ProjectedDiscriminator(resolution=32, width=2)
+    enlarged = ProjectedDiscriminator(resolution=32, width=2, backbone_resolution=64)
+    x = torch.rand(2, 3, 32, 32) * 2 - 1
+    # Levels twice as large give each head one more down block and a larger grid of logits.
+    assert enlarged(x)[0].shape[1] > native(x)[0].shape[1]
+    assert enlarged.config()["backbone_resolution"] == 64 and native.config()["backbone_resolution"] == 32
+    rebuilt = build({"arch": "projected", "kwargs": enlarged.config(), "state": enlarged.state_dict()}, DISCRIMINATORS)
+    assert torch.equal(rebuilt.eval()(x)[0], enlarged.eval()(x)[0])
+    with pytest.raises(ValueError, match="backbone resolution"):
+        ProjectedDiscriminator(resolution=64, width=2, backbone_resolution=32)
+
+
 def test_recipe_validation_is_one_line(tmp_path):
     with pytest.raises(ConfigError, match="loss.kind hinge or nsgan-r1"):
         load_config("projected-64", [{"loss": {"kind": "wgan-clip"}}])
@@ -117,6 +130,11 @@ def test_recipe_validation_is_one_line(tmp_path):
         load_config("projected-64", [{"model": {"resolution": 16}}])
     with pytest.raises(ConfigError, match="to see the labels"):
         load_config("projected-acgan-64", [{"model": {"d_projection": False}, "loss": {"aux_weight": 0.0}}])
+    for bad in (96 + 16, 32):
+        with pytest.raises(ConfigError, match="d_backbone_resolution needs"):
+            load_config("projected-64", [{"model": {"d_backbone_resolution": bad}}])
+    with pytest.raises(ConfigError, match="d_backbone_resolution needs"):
+        load_config("hinge-64", [{"model": {"d_backbone_resolution": 128}}])
 
 
 def frozen_state(state: dict) -> dict:
@@ -210,3 +228,28 @@ def test_fine_tune_from_the_shipped_artefact_starts_from_the_same_generator(
     lineage = tuned_ckpt["meta"]["lineage"]
     assert [s["steps"] for s in lineage] == [3, 2] and lineage[0] == full["meta"]["lineage"][0]
     assert all(s["minutes"] is not None for s in lineage)
+
+
+def test_fine_tune_with_a_new_critic_keeps_the_generator_and_builds_the_configured_critic(
+    tmp_path, synthetic_dataset, projected_config, capsys
+):
+    base, tuned = tmp_path / "base", tmp_path / "tuned"
+    assert train("--config", projected_config(), "--data", synthetic_dataset, "--out", base, "--steps", 1) == 0
+    start = base / "checkpoints" / "ckpt-000001.pt"
+    args = ("--config", projected_config(), "--data", synthetic_dataset, "--out", tuned)
+    enlarge = ("--set", "model.d_backbone_resolution=64", "--set", "model.d_width=3")
+    assert train(*args, "--fine-tune", start, "--new-critic", "--steps", 1, *enlarge) == 0
+
+    before, after = ckpt.load_checkpoint(start), ckpt.load_checkpoint(tuned / "checkpoints" / "ckpt-000001.pt")
+    assert after["critic"]["kwargs"]["backbone_resolution"] == 64 and after["critic"]["kwargs"]["width"] == 3
+    assert before["critic"]["kwargs"]["backbone_resolution"] == 32 and before["critic"]["kwargs"]["width"] == 2
+    assert after["generator"]["kwargs"] == before["generator"]["kwargs"]
+    # Without --new-critic the critic is the checkpoint's, whatever the config says.
+    kept = tmp_path / "kept"
+    assert train(*args[:-1], kept, "--fine-tune", start, "--steps", 1, *enlarge) == 0
+    kept_critic = ckpt.load_checkpoint(kept / "checkpoints" / "ckpt-000001.pt")["critic"]
+    assert kept_critic["kwargs"] == before["critic"]["kwargs"]
+    # A resumed run keeps its own critic: the flag is refused there.
+    capsys.readouterr()
+    assert train("--resume", "--out", base, "--new-critic", "--steps", 2) == 2
+    assert "goes with --fine-tune" in capsys.readouterr().err
