@@ -17,6 +17,7 @@ from pathlib import Path
 from albumgan.latent import PRIORS
 from albumgan.training.augment import parse_policy
 from albumgan.training.networks import check_resolution
+from albumgan.training.projected import backbone_resolution_fits
 from albumgan.typed_config import ConfigError, build
 
 MODEL_KINDS = ("unconditional", "acgan")
@@ -200,8 +201,7 @@ def validate(c: Config) -> None:
         c.model.d_backbone_resolution == 0
         or (
             c.model.discriminator == "projected"
-            and c.model.d_backbone_resolution >= c.model.resolution
-            and c.model.d_backbone_resolution % 32 == 0
+            and backbone_resolution_fits(c.model.resolution, c.model.d_backbone_resolution)
         ),
         'model.d_backbone_resolution needs model.discriminator = "projected", a multiple of 32 and at least '
         "model.resolution (0: the model's own)",

@@ -421,7 +421,7 @@ def network_entries(config: Config, c_dim: int) -> tuple[dict, dict]:
             "projection": m.d_projection,
             "aux": config.loss.aux_weight > 0,
             "projection_seed": config.train.seed,
-            "backbone_resolution": m.d_backbone_resolution or m.resolution,
+            "backbone_resolution": m.d_backbone_resolution,
         }
     return {"arch": m.generator, "kwargs": g}, {"arch": m.discriminator, "kwargs": d}
 

@@ -45,6 +45,11 @@ EMBED_DIM = 128
 FROZEN_PREFIXES = ("backbone.", "projector.")
 
 
+def backbone_resolution_fits(resolution: int, backbone_resolution: int) -> bool:
+    """Images are only ever enlarged for the backbone, to a side its stride of 32 divides."""
+    return backbone_resolution >= resolution and backbone_resolution % 32 == 0
+
+
 class BackboneUnavailable(RuntimeError):
     """The pretrained backbone's package is not installed."""
 
@@ -170,7 +175,7 @@ class ProjectedDiscriminator(Network):
         self.projection, self.aux_enabled = bool(projection and c_dim), bool(aux and c_dim)
         self.projection_seed = int(projection_seed)
         self.backbone_resolution = int(backbone_resolution) or self.resolution
-        if self.backbone_resolution < self.resolution or self.backbone_resolution % 32:
+        if not backbone_resolution_fits(self.resolution, self.backbone_resolution):
             raise ValueError(f"bad backbone resolution {backbone_resolution} for {resolution} px images")
         self.backbone = Backbone()
         self.projector = FeatureProjector(self.backbone.channels, self.projection_seed)
