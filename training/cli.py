@@ -132,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
             new_critic=args.new_critic,
             progress=progress,
         )
+        if dist.is_initialized():
+            dist.barrier()  # no rank tears gloo down while another is still in a collective (that aborts both)
     except (ConfigError, DatasetError, CheckpointError, SchemaError, TrainingError, BackboneUnavailable) as exc:
         print(f"albumgan-train: error: {exc}", file=sys.stderr)
         return 2
